@@ -1,0 +1,1 @@
+//! File systems: mkfs command lines, content trees, Minimize. STUB (issue 3).

@@ -1,0 +1,16 @@
+//! repart: a drop-in reimplementation of systemd-repart (upstream v257 behaviour).
+//!
+//! Data flows one way: `cli` → `config` (definitions) → `disk` (current state) →
+//! `plan` (pure placement decisions) → `output` (table/JSON) and `apply` (writes).
+//! Only `disk`, `fs`, `apply` and `config::discovery` touch the outside world.
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod disk;
+pub mod fs;
+pub mod gpt_types;
+pub mod log;
+pub mod output;
+pub mod plan;
+pub mod size;

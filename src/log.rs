@@ -1,0 +1,1 @@
+//! Log lines on stderr, worded like upstream. STUB.
