@@ -33,9 +33,10 @@ pub struct ExistingTable {
     pub disk_guid: Uuid,
     /// First usable LBA as recorded in the header.
     pub first_lba: u64,
-    /// Last usable LBA, recomputed for the current device size (libfdisk moves the
-    /// backup header to the end of a grown device when it loads the table).
+    /// Last usable LBA as recorded in the primary header.
     pub last_lba: u64,
+    /// Number of entries in the partition entry array (usually 128).
+    pub entry_count: u32,
     /// Used entries in slot order.
     pub partitions: Vec<ExistingPartition>,
 }
