@@ -13,4 +13,6 @@ pub mod gpt_types;
 pub mod log;
 pub mod output;
 pub mod plan;
+pub mod run;
 pub mod size;
+pub mod target;

@@ -1,9 +1,22 @@
 //! Rendering a [`Plan`](crate::plan::Plan): the table with its Σ row, the bar diagram
 //! with legend, and JSON — byte for byte as upstream 257 prints them (spec §7).
 //!
-//! Pure: strings out, no I/O. STUB: owned by the output helper.
+//! Pure: strings out, no I/O and no environment reads; everything that depends on the
+//! terminal comes in through [`RenderOptions`].
+//!
+//! * `cells`: columns, their visibility and the text of every cell (§7.2, §7.4).
+//! * `table`: the generic table layout (widths, alignment, ellipsizing, colors; §7.3).
+//! * `bar`: the bar diagram and its legend (§7.6).
+//! * `json`: `--json=pretty` / `--json=short` (§7.5).
+
+mod bar;
+mod cells;
+mod json;
+mod table;
 
 use crate::plan::Plan;
+
+pub use cells::partition_node_name;
 
 /// Everything about the environment that changes the rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +31,61 @@ pub struct RenderOptions {
     pub debug: bool,
     /// The target node as stored (for NODE and legend hints), e.g. `image.raw`.
     pub node: String,
+    /// stdout is a terminal (and no pager is used): the table is narrowed to `columns`,
+    /// cells are ellipsized with `…`.
+    pub tty: bool,
+    /// ANSI colors are enabled (upstream: stdout *and* stderr are terminals, `TERM` is not
+    /// dumb, and neither `NO_COLOR` nor `SYSTEMD_COLORS=0` disables them). Also colors
+    /// `--json=pretty`.
+    pub colors: bool,
+}
+
+impl Default for RenderOptions {
+    /// Non-terminal stdout, 80 columns, UTF-8, header shown, info log level.
+    fn default() -> Self {
+        RenderOptions {
+            utf8: true,
+            columns: 80,
+            header: true,
+            debug: false,
+            node: String::new(),
+            tty: false,
+            colors: false,
+        }
+    }
 }
 
 /// The early dump: table (unless there are no rows), empty line, bar, legend, empty line.
-pub fn table_and_bar(_plan: &Plan, _opts: &RenderOptions) -> String {
-    todo!()
+///
+/// With zero partitions only the empty line, an all-free bar and an empty line are
+/// returned (the caller logs `Empty partition table.` itself).
+pub fn table_and_bar(plan: &Plan, opts: &RenderOptions) -> String {
+    let mut out = String::new();
+    if !plan.partitions.is_empty() {
+        out.push_str(&text_table(plan, opts));
+    }
+    out.push('\n');
+    out.push_str(&bar::bar_and_legend(plan, opts));
+    out.push('\n');
+    out
+}
+
+/// Only the table (header unless `header=false`, rows, Σ row), as printed by the late
+/// dump when verity root hashes exist. Empty string for zero partitions.
+pub fn text_table(plan: &Plan, opts: &RenderOptions) -> String {
+    if plan.partitions.is_empty() {
+        return String::new();
+    }
+    let t = cells::build_text_table(plan, opts);
+    let style = table::Style {
+        max_width: opts.tty.then_some(opts.columns),
+        colors: opts.colors,
+        utf8: opts.utf8,
+    };
+    table::render(&t, &style)
 }
 
 /// JSON output (`--json=pretty` when `pretty`, else `short`), with trailing newline.
-pub fn json(_plan: &Plan, _opts: &RenderOptions, _pretty: bool) -> String {
-    todo!()
+pub fn json(plan: &Plan, opts: &RenderOptions, pretty: bool) -> String {
+    json::render(plan, opts, pretty)
 }

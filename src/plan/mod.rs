@@ -5,16 +5,23 @@
 //! labels), `alloc` (first fit, priority drops), `grow` (weights) and `place`.
 
 pub mod alloc;
+pub mod flags;
 pub mod geometry;
 pub mod grow;
 pub mod ids;
 pub mod sizes;
+mod slot;
 
 use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use crate::config::{Definition, Diagnostic, Level, UuidSetting};
+use crate::disk::{DiskState, ExistingPartition, Label};
 use crate::gpt_types::PartitionType;
+use crate::size::{format_bytes, round_up};
+
+pub use slot::Slot;
 
 /// A row of the plan: one partition that will exist after applying.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,4 +96,331 @@ pub struct Plan {
     pub from_scratch: bool,
     /// Rows in list order (definitions, then foreign partitions), dropped ones removed.
     pub partitions: Vec<PlannedPartition>,
+}
+
+/// What the planner needs to know; everything comes in as values.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    /// Definitions in definition order.
+    pub definitions: &'a [Definition],
+    /// The target's state.
+    pub disk: &'a DiskState,
+    /// Ignore any existing table (`--empty=force|require|create`, or no label).
+    pub from_scratch: bool,
+    /// Seed for derived UUIDs.
+    pub seed: Uuid,
+    /// Per definition: size of block content to copy in (CopyBlocks or a minimized image).
+    pub copy_sizes: &'a [Option<u64>],
+    /// Per definition: size found by `Minimize=` (becomes the minimum size).
+    pub minimized_sizes: &'a [Option<u64>],
+    /// Move the end of an existing table to the end of the device (not in dry-run).
+    pub extend_table: bool,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Even after dropping by priority the partitions do not fit.
+    #[error("Can't fit requested partitions into available free space ({}), refusing.", format_bytes(*largest))]
+    DoesNotFit {
+        /// Available bytes of the largest free area.
+        largest: u64,
+        /// The disk size `--size=auto` would have picked for what was requested.
+        minimal_disk_size: u64,
+        /// The current device size.
+        current_size: u64,
+    },
+}
+
+impl PlanError {
+    /// The follow-up line upstream logs after a failed fit.
+    pub fn size_hint(&self) -> String {
+        match self {
+            PlanError::DoesNotFit {
+                minimal_disk_size,
+                current_size,
+                ..
+            } => format!(
+                "Automatically determined minimal disk image size as {}, current image size is {}.",
+                format_bytes(*minimal_disk_size),
+                format_bytes(*current_size)
+            ),
+        }
+    }
+}
+
+struct Layout {
+    first_lba: u64,
+    last_lba: u64,
+    disk_guid: Uuid,
+    existing: Vec<ExistingPartition>,
+}
+
+fn layout(input: &PlanInput) -> Layout {
+    let disk = input.disk;
+    let fresh = geometry::fresh_usable_lbas(disk.total_bytes, disk.sector_size);
+    match &disk.label {
+        Label::Gpt(table) if !input.from_scratch => {
+            let last_lba = if input.extend_table {
+                let array =
+                    geometry::entry_array_sectors(u64::from(table.entry_count), disk.sector_size);
+                (disk.total_bytes / disk.sector_size).saturating_sub(2 + array)
+            } else {
+                table.last_lba
+            };
+            Layout {
+                first_lba: table.first_lba,
+                last_lba,
+                disk_guid: table.disk_guid,
+                existing: table.partitions.clone(),
+            }
+        }
+        _ => Layout {
+            first_lba: fresh.0,
+            last_lba: fresh.1,
+            disk_guid: ids::disk_guid(input.seed),
+            existing: Vec::new(),
+        },
+    }
+}
+
+/// Builds the slot list: definitions in order, existing partitions matched by type in
+/// slot order, unmatched ones appended as foreign partitions.
+fn build_slots<'a>(input: &PlanInput<'a>, existing: &[ExistingPartition]) -> Vec<Slot<'a>> {
+    let mut slots: Vec<Slot<'a>> = input
+        .definitions
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let mut slot = Slot::for_definition(i, def);
+            slot.copy_size = input.copy_sizes.get(i).copied().flatten();
+            slot.minimized = input.minimized_sizes.get(i).copied().flatten();
+            slot
+        })
+        .collect();
+    let defined = slots.len();
+    for part in existing {
+        let matched = (0..defined).find(|&i| {
+            slots[i].existing.is_none() && slots[i].partition_type.uuid == part.type_uuid
+        });
+        match matched {
+            Some(i) => slots[i].existing = Some(part.clone()),
+            None => slots.push(Slot::foreign(part.clone())),
+        }
+    }
+    slots
+}
+
+fn assign_uuids(slots: &mut [Slot], seed: Uuid, diags: &mut Vec<Diagnostic>) {
+    for i in 0..slots.len() {
+        let current = slots[i].existing.as_ref().map(|e| e.uuid);
+        if let Some(uuid) = current.filter(|u| !u.is_nil()) {
+            slots[i].uuid = uuid;
+            continue;
+        }
+        let Some(def) = slots[i].def else {
+            slots[i].uuid = current.unwrap_or_default();
+            continue;
+        };
+        let uuid = match def.uuid {
+            Some(UuidSetting::Explicit(u)) => u,
+            Some(UuidSetting::Null) => Uuid::nil(),
+            None => {
+                let ty = slots[i].partition_type.uuid;
+                let k = slots[..i]
+                    .iter()
+                    .filter(|s| s.partition_type.uuid == ty)
+                    .count() as u64;
+                let derived = ids::partition_uuid(seed, ty, k);
+                let taken = slots.iter().enumerate().any(|(j, s)| {
+                    j != i
+                        && (s.existing.as_ref().is_some_and(|e| e.uuid == derived)
+                            || (j < i && s.uuid == derived))
+                });
+                if taken {
+                    diags.push(Diagnostic {
+                        level: Level::Info,
+                        message: format!(
+                            "Partition UUID calculated from seed for partition {} already used, reverting to randomized UUID.",
+                            slots[i].existing.as_ref().map_or(i as u32, |e| e.partno)
+                        ),
+                    });
+                    Uuid::new_v4()
+                } else {
+                    derived
+                }
+            }
+        };
+        slots[i].init_uuid = current.is_some() && !uuid.is_nil();
+        slots[i].uuid = uuid;
+    }
+}
+
+fn assign_labels(slots: &mut [Slot]) {
+    for i in 0..slots.len() {
+        let current = slots[i]
+            .existing
+            .as_ref()
+            .map(|e| e.label.clone())
+            .unwrap_or_default();
+        if !current.is_empty() || slots[i].def.is_none() {
+            slots[i].label = current;
+            continue;
+        }
+        let label = match slots[i].def.and_then(|d| d.label.clone()) {
+            Some(label) => label,
+            None => {
+                let prefix = slots[i]
+                    .partition_type
+                    .name
+                    .unwrap_or("linux")
+                    .to_string();
+                let taken: Vec<&str> = slots[..i].iter().map(|s| s.label.as_str()).collect();
+                ids::default_label(&prefix, taken.iter().copied())
+            }
+        };
+        slots[i].init_label = slots[i].existing.is_some() && !label.is_empty();
+        slots[i].label = label;
+    }
+}
+
+/// `--size=auto`: GPT metadata plus every partition's minimum with padding.
+fn minimal_size(slots: &[Slot], grain: u64) -> u64 {
+    slots
+        .iter()
+        .filter(|s| !s.dropped)
+        .fold(round_up(geometry::GPT_METADATA_SIZE, 4096), |sum, s| {
+            sum.saturating_add(sizes::min_size_with_padding(s, grain))
+        })
+}
+
+/// The image size `--size=auto` picks for these definitions on this disk.
+pub fn minimal_disk_size(input: &PlanInput) -> u64 {
+    let layout = layout(input);
+    let slots = build_slots(input, &layout.existing);
+    minimal_size(&slots, geometry::grain(input.disk.sector_size))
+}
+
+/// Drops (or freezes) every partition of the highest priority; false if none is > 0.
+fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
+    let highest = slots
+        .iter()
+        .filter(|s| !s.dropped && !s.is_foreign())
+        .filter_map(|s| s.def.map(|d| d.priority))
+        .max();
+    let Some(highest) = highest.filter(|&p| p > 0) else {
+        return false;
+    };
+    for slot in slots.iter_mut() {
+        if slot.dropped || slot.is_foreign() {
+            continue;
+        }
+        let Some(def) = slot.def else { continue };
+        if def.priority < highest {
+            continue;
+        }
+        if let Some(existing) = &slot.existing {
+            diags.push(Diagnostic {
+                level: Level::Info,
+                message: format!(
+                    "Can't grow existing partition {} of priority {}, ignoring.",
+                    existing.label, def.priority
+                ),
+            });
+            slot.foreignized = true;
+        } else {
+            diags.push(Diagnostic {
+                level: Level::Info,
+                message: format!(
+                    "Can't fit partition {} of priority {}, dropping.",
+                    def.path.display(),
+                    def.priority
+                ),
+            });
+            slot.dropped = true;
+        }
+    }
+    true
+}
+
+fn assign_partnos(slots: &mut [Slot]) {
+    let mut used: Vec<u32> = slots
+        .iter()
+        .filter_map(|s| s.existing.as_ref().map(|e| e.partno))
+        .collect();
+    for slot in slots.iter_mut() {
+        if slot.dropped || slot.existing.is_some() {
+            continue;
+        }
+        let mut n = 0u32;
+        while used.contains(&n) {
+            n += 1;
+        }
+        used.push(n);
+        slot.partno = Some(n);
+    }
+}
+
+/// Computes the plan, returning it with the messages upstream logs along the way.
+pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError, Vec<Diagnostic>)> {
+    let mut diags = Vec::new();
+    let disk = input.disk;
+    let grain = geometry::grain(disk.sector_size);
+    let layout = layout(input);
+    let mut slots = build_slots(input, &layout.existing);
+    assign_uuids(&mut slots, input.seed, &mut diags);
+    assign_labels(&mut slots);
+
+    let (start, end) =
+        geometry::usable_window(layout.first_lba, layout.last_lba, disk.sector_size, grain);
+    let mut areas = alloc::free_areas(&mut slots, start, end, grain);
+    loop {
+        match alloc::allocate(&mut slots, &mut areas, grain) {
+            alloc::Allocation::Fits => break,
+            alloc::Allocation::DoesNotFit { largest } => {
+                if !drop_by_priority(&mut slots, &mut diags) {
+                    let err = PlanError::DoesNotFit {
+                        largest,
+                        minimal_disk_size: minimal_size(&slots, grain),
+                        current_size: disk.total_bytes,
+                    };
+                    return Err((err, diags));
+                }
+            }
+        }
+    }
+    grow::grow(&mut slots, &areas, grain);
+    grow::place(&mut slots, &areas, start, grain);
+    assign_partnos(&mut slots);
+
+    let partitions = slots
+        .iter()
+        .filter(|s| !s.dropped)
+        .map(|s| s.to_planned())
+        .collect();
+    let plan = Plan {
+        sector_size: disk.sector_size,
+        grain,
+        total_bytes: disk.total_bytes,
+        first_lba: layout.first_lba,
+        last_lba: layout.last_lba,
+        disk_guid: layout.disk_guid,
+        from_scratch: input.from_scratch || !matches!(disk.label, Label::Gpt(_)),
+        partitions,
+    };
+    Ok((plan, diags))
+}
+
+impl Plan {
+    /// Whether applying would change anything (new or grown partitions, or a new table).
+    ///
+    /// Initializing an empty label or zero UUID alone is not a change (upstream quirk).
+    pub fn has_changes(&self) -> bool {
+        self.from_scratch
+            || self
+                .partitions
+                .iter()
+                .any(|p| p.is_new() || p.old_size != Some(p.new_size))
+    }
 }

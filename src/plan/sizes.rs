@@ -1,1 +1,99 @@
-//! STUB
+//! Minimum and maximum sizes and paddings of one partition (spec §5.7).
+
+use crate::config::EncryptMode;
+use crate::gpt_types::Designator;
+use crate::plan::Slot;
+use crate::size::{round_down, round_up};
+
+/// Floor for partitions without `SizeMinBytes=`.
+pub const DEFAULT_MIN_SIZE: u64 = 10 << 20;
+/// Smallest partition repart will create.
+pub const HARD_MIN_SIZE: u64 = 4096;
+/// Fixed size of verity signature partitions.
+pub const VERITY_SIG_SIZE: u64 = 16384;
+/// Room LUKS2 needs for its header and reencryption.
+pub const LUKS2_METADATA_KEEP_FREE: u64 = 32 << 20;
+
+/// The smallest size a file system of this type can have, where upstream knows one.
+pub fn minimal_fs_size(format: &str) -> Option<u64> {
+    match format {
+        "ext4" => Some(32 << 20),
+        "xfs" => Some(300 << 20),
+        "btrfs" => Some(256 << 20),
+        _ => None,
+    }
+}
+
+fn is_verity_sig(slot: &Slot) -> bool {
+    matches!(
+        slot.partition_type.designator,
+        Some(Designator::RootVeritySig | Designator::UsrVeritySig)
+    )
+}
+
+/// `min_size(p)`.
+pub fn min_size(slot: &Slot, grain: u64) -> u64 {
+    let Some(def) = slot.active_definition() else {
+        return slot.current_size().unwrap_or(0);
+    };
+    if is_verity_sig(slot) {
+        return VERITY_SIG_SIZE;
+    }
+    let mut base = slot.current_size().unwrap_or(HARD_MIN_SIZE);
+    if slot.existing.is_none() {
+        let encrypted = def.encrypt != EncryptMode::Off;
+        let mut d: u64 = 0;
+        if encrypted {
+            d = d.saturating_add(round_up(LUKS2_METADATA_KEEP_FREE, grain));
+        }
+        if let Some(copy) = slot.copy_size {
+            d = d.saturating_add(round_up(copy, grain));
+        } else if def.format.is_some() || encrypted {
+            let fs_min = def.format.as_deref().and_then(minimal_fs_size);
+            d = d.saturating_add(fs_min.map_or(grain, |m| round_up(m, grain)));
+        }
+        base = base.max(d);
+    }
+    let smin = slot.size_min().unwrap_or(DEFAULT_MIN_SIZE);
+    round_up(smin, grain).max(base)
+}
+
+/// `max_size(p)`.
+pub fn max_size(slot: &Slot, grain: u64) -> u64 {
+    let Some(def) = slot.active_definition() else {
+        return slot.current_size().unwrap_or(0);
+    };
+    if def.verity == crate::config::VerityMode::Signature {
+        return VERITY_SIG_SIZE;
+    }
+    let mut sm = round_down(def.size_max.unwrap_or(u64::MAX), grain);
+    if let Some(current) = slot.current_size() {
+        sm = sm.max(current);
+    }
+    min_size(slot, grain).max(sm)
+}
+
+/// `PaddingMinBytes=` or 0.
+pub fn min_padding(slot: &Slot) -> u64 {
+    slot.active_definition()
+        .and_then(|d| d.padding_min)
+        .unwrap_or(0)
+}
+
+/// `PaddingMaxBytes=` or infinity.
+pub fn max_padding(slot: &Slot) -> u64 {
+    slot.active_definition()
+        .and_then(|d| d.padding_max)
+        .unwrap_or(u64::MAX)
+}
+
+/// Minimum size plus minimum padding, aligned so the partition end stays on the grain.
+pub fn min_size_with_padding(slot: &Slot, grain: u64) -> u64 {
+    let sum = min_size(slot, grain).saturating_add(min_padding(slot));
+    match &slot.existing {
+        Some(existing) => {
+            round_up(existing.offset.saturating_add(sum), grain).saturating_sub(existing.offset)
+        }
+        None => round_up(sum, grain),
+    }
+}

@@ -1,0 +1,23 @@
+//! The `repart` binary: parse the command line, run, turn the outcome into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use repart::cli::Args;
+
+fn main() -> ExitCode {
+    repart::log::init(repart::log::level_from_env(
+        std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref(),
+    ));
+    let program = std::env::args().next().unwrap_or_else(|| "repart".into());
+    let program = program.rsplit('/').next().unwrap_or("repart").to_string();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{}", repart::run::clap_error_message(&program, &e));
+            return ExitCode::from(1);
+        }
+    };
+    let code = repart::run::run(&program, &args);
+    ExitCode::from(code)
+}

@@ -1,0 +1,383 @@
+//! The main sequence (spec §8): the imperative shell that reads definitions, opens the
+//! target, asks the pure planner for a plan, prints it and hands it to `apply`.
+//!
+//! Every message that upstream prints is printed here or in `apply`, in the same order.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::apply;
+use crate::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
+use crate::config::{self, Definition};
+use crate::disk::{DiskState, Label};
+use crate::target::Target;
+use crate::output::{self, RenderOptions};
+use crate::plan::{self, Plan, PlanInput};
+use crate::size::format_bytes;
+
+/// Exit status of a failed run.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status when no root block device was found.
+pub const EXIT_NO_DEVICE: u8 = 76;
+/// Exit status when the disk's label state forbids repartitioning.
+pub const EXIT_LABEL_REFUSED: u8 = 77;
+
+/// A failure with the exit status it maps to. Messages are already printed.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status.
+    pub code: u8,
+}
+
+fn fail(message: impl std::fmt::Display) -> Failure {
+    tracing::error!("{message}");
+    Failure { code: EXIT_FAILURE }
+}
+
+/// Upstream-like wording for command-line syntax errors found by clap.
+pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let arg = error
+        .get(ContextKind::InvalidArg)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let arg = arg.split(['=', ' ']).next().unwrap_or_default().to_string();
+    match error.kind() {
+        ErrorKind::UnknownArgument => format!("{program}: unrecognized option '{arg}'"),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            format!("{program}: option '{arg}' requires an argument")
+        }
+        _ => format!("{program}: {}", error.render().to_string().trim_end()),
+    }
+}
+
+/// Runs repart; returns the exit status.
+pub fn run(program: &str, args: &Args) -> u8 {
+    let options = match Options::resolve(args) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("{e}");
+            return EXIT_FAILURE;
+        }
+    };
+    if options.help {
+        print!("{}", help_text(program));
+        return 0;
+    }
+    if options.version {
+        println!("systemd 257 (repart {})", env!("CARGO_PKG_VERSION"));
+        println!("+REPART-RS");
+        return 0;
+    }
+    for notice in &options.notices {
+        tracing::info!("{notice}");
+    }
+    let mut created: Option<CreatedImage> = None;
+    let result = execute(&options, &mut created);
+    match result {
+        Ok(()) => {
+            if let Some(c) = created.as_mut() {
+                c.keep = true;
+            }
+            0
+        }
+        Err(f) => f.code,
+    }
+}
+
+/// Removes an image made by `--empty=create` unless the run succeeded.
+struct CreatedImage {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for CreatedImage {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn seed(options: &Options) -> Result<Uuid, Failure> {
+    match options.seed {
+        Seed::Fixed(u) => Ok(u),
+        Seed::Random => Ok(Uuid::new_v4()),
+        Seed::MachineId => {
+            let root = options.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+            let text = std::fs::read_to_string(root.join("etc/machine-id")).unwrap_or_default();
+            let text = text.trim();
+            if text.is_empty() || text == "uninitialized" {
+                tracing::info!("No machine ID set, using randomized partition UUIDs.");
+                return Ok(Uuid::new_v4());
+            }
+            Uuid::try_parse(text).map_err(|_| fail("Failed to parse machine ID of image."))
+        }
+    }
+}
+
+fn load_definitions(options: &Options) -> Result<Vec<Definition>, Failure> {
+    let root = options.root.as_ref().map(|r| absolute(r));
+    let sys = config::specifier::SystemInfo::from_host(root.as_deref());
+    let load = config::LoadOptions::from_cli(options, root);
+    let mut diags = Vec::new();
+    let result = config::discovery::load_definitions(&load, &sys, &mut diags);
+    crate::log::emit_all(&diags);
+    result.map_err(fail)
+}
+
+fn render_options(options: &Options, node: &str) -> RenderOptions {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(80);
+    RenderOptions {
+        utf8: utf8_wanted(),
+        columns,
+        header: !options.no_legend,
+        debug: std::env::var("SYSTEMD_LOG_LEVEL").is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
+        node: node.to_string(),
+    }
+}
+
+/// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
+/// environment (no LC_ALL/LC_CTYPE/LANG) counts as UTF-8.
+fn utf8_wanted() -> bool {
+    if let Ok(v) = std::env::var("SYSTEMD_UTF8") {
+        if let Some(b) = crate::cli::parse_boolean(&v) {
+            return b;
+        }
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    match locale {
+        None => true,
+        Some(l) => {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        }
+    }
+}
+
+fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), Failure> {
+    let seed = seed(options)?;
+    let definitions = load_definitions(options)?;
+    let Some(node) = options.node.clone() else {
+        tracing::error!("Failed to discover root block device.");
+        return Err(Failure {
+            code: EXIT_NO_DEVICE,
+        });
+    };
+
+    let mut target = if options.empty == EmptyMode::Create {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&node)
+            .map_err(|e| fail(format!("Failed to create '{node}': {}", io_text(&e))))?;
+        *created = Some(CreatedImage {
+            path: PathBuf::from(&node),
+            keep: false,
+        });
+        Target::from_file(file, node.clone(), true)
+    } else {
+        let display = absolute(Path::new(&node)).display().to_string();
+        Target::open(Path::new(&node), display, options.dry_run)
+            .map_err(|e| fail(e))?
+    };
+
+    if let Some(SizeRequest::Bytes(bytes)) = options.size {
+        grow_file(&mut target, bytes, options)?;
+    }
+
+    let mut state = load_state(&mut target, options)?;
+    let from_scratch = decide_scratch(options, &state, target.name())?;
+
+    let grain_probe = PlanInput {
+        definitions: &definitions,
+        disk: &state,
+        from_scratch,
+        seed,
+        copy_sizes: &[],
+        minimized_sizes: &[],
+        extend_table: !options.dry_run,
+    };
+    if options.size == Some(SizeRequest::Auto) {
+        let wanted = plan::minimal_disk_size(&grain_probe);
+        if target.is_new() {
+            tracing::info!(
+                "Automatically determined minimal disk image size as {}.",
+                format_bytes(wanted)
+            );
+        } else {
+            tracing::info!(
+                "Automatically determined minimal disk image size as {}, current image size is {}.",
+                format_bytes(wanted),
+                format_bytes(state.total_bytes)
+            );
+        }
+        grow_file(&mut target, wanted, options)?;
+        state = load_state(&mut target, options)?;
+    }
+
+    let input = PlanInput {
+        disk: &state,
+        ..grain_probe
+    };
+    let (plan, diags) = match plan::compute(&input) {
+        Ok(ok) => ok,
+        Err((err, diags)) => {
+            crate::log::emit_all(&diags);
+            tracing::error!("{err}");
+            tracing::info!("{}", err.size_hint());
+            return Err(Failure {
+                code: EXIT_FAILURE,
+            });
+        }
+    };
+    crate::log::emit_all(&diags);
+
+    let render = render_options(options, target.name());
+    if options.json == JsonMode::Off && options.pretty != Some(false) {
+        if plan.partitions.is_empty() {
+            tracing::info!("Empty partition table.");
+        }
+        print!("{}", output::table_and_bar(&plan, &render));
+    }
+
+    write_changes(&plan, &definitions, &mut target, options)?;
+
+    match options.json {
+        JsonMode::Off => {}
+        JsonMode::Short => print!("{}", output::json(&plan, &render, false)),
+        JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
+    }
+    Ok(())
+}
+
+fn write_changes(
+    plan: &Plan,
+    definitions: &[Definition],
+    target: &mut Target,
+    options: &Options,
+) -> Result<(), Failure> {
+    if !plan.has_changes() {
+        tracing::info!("No changes.");
+        return Ok(());
+    }
+    if options.dry_run {
+        tracing::info!("Refusing to repartition, please re-run with --dry-run=no.");
+        return Ok(());
+    }
+    tracing::info!("Applying changes to {}.", target.name());
+    apply::apply(plan, definitions, target, options).map_err(fail)?;
+    tracing::info!("All done.");
+    Ok(())
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AlreadyExists => "File exists".into(),
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), Failure> {
+    if target.is_block_device() {
+        return Err(fail(format!("Cannot resize block device '{}'.", target.name())));
+    }
+    let current = target.size();
+    if target.is_new() && current == 0 {
+        target.set_len(bytes, options.discard).map_err(fail)?;
+        if options.discard {
+            tracing::info!("Sized '{}' to {}.", target.name(), format_bytes(bytes));
+        } else {
+            tracing::info!("Allocated {} for '{}'.", format_bytes(bytes), target.name());
+        }
+        return Ok(());
+    }
+    if current >= bytes {
+        tracing::info!(
+            "File '{}' already is of requested size or larger, not growing. ({} >= {})",
+            target.name(),
+            format_bytes(current),
+            format_bytes(bytes)
+        );
+        return Ok(());
+    }
+    target.set_len(bytes, options.discard).map_err(fail)?;
+    tracing::info!(
+        "File '{}' grown from {} to {} by {}.",
+        target.name(),
+        format_bytes(current),
+        format_bytes(bytes),
+        if options.discard { "truncation" } else { "allocation" }
+    );
+    // An existing GPT is rewritten at once so that it covers the new size.
+    let sector_size = target.sector_size_guess(options.sector_size);
+    if let Ok(Label::Gpt(_)) = target.read_label(sector_size) {
+        target.extend_table(sector_size).map_err(fail)?;
+        tracing::info!("Resized partition table.");
+    }
+    Ok(())
+}
+
+fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failure> {
+    let sector_size = match options.sector_size {
+        Some(s) => s,
+        None if matches!(
+            options.empty,
+            EmptyMode::Require | EmptyMode::Force | EmptyMode::Create
+        ) && !target.is_block_device() =>
+        {
+            512
+        }
+        None => target.detect_sector_size().map_err(fail)?,
+    };
+    let label = if target.size() == 0 {
+        Label::None
+    } else {
+        target.read_label(sector_size).map_err(fail)?
+    };
+    Ok(DiskState {
+        sector_size,
+        total_bytes: target.size(),
+        label,
+    })
+}
+
+fn decide_scratch(options: &Options, state: &DiskState, name: &str) -> Result<bool, Failure> {
+    let refuse = |message: String| {
+        tracing::info!("{message}");
+        Err(Failure {
+            code: EXIT_LABEL_REFUSED,
+        })
+    };
+    match (options.empty, &state.label) {
+        (EmptyMode::Force | EmptyMode::Create, _) => Ok(true),
+        (EmptyMode::Refuse, Label::Gpt(_)) | (EmptyMode::Allow, Label::Gpt(_)) => Ok(false),
+        (EmptyMode::Refuse, _) => refuse(format!(
+            "Disk {name} has no GPT disk label, not repartitioning."
+        )),
+        (EmptyMode::Allow, Label::None) => Ok(true),
+        (EmptyMode::Allow, Label::Other) => refuse(format!(
+            "Disk {name} has non-GPT disk label, not repartitioning."
+        )),
+        (EmptyMode::Require, Label::None) => Ok(true),
+        (EmptyMode::Require, _) => {
+            refuse(format!("Disk {name} already has a disk label, refusing."))
+        }
+    }
+}
+

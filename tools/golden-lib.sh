@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# golden-lib.sh -- run one golden case (testdata/golden/<case>/) with a given
+# repart binary and write its normalised results to an output directory.
+#
+# Sourced by tools/capture-goldens.sh (and usable by hand). The Rust runner in
+# tests/golden.rs implements exactly the same procedure; if you change one,
+# change the other (running the Rust runner with REPART_UNDER_TEST pointing at
+# the oracle proves that both agree).
+#
+# Procedure for a case directory C and a binary R:
+#   1. T = a fresh directory $GOLDEN_TMPDIR/repart-golden.XXXXXXXXXX (default
+#      /tmp; the name always has the same length so that column widths of
+#      tables that show full paths do not depend on it).
+#   2. Everything in C except cmd, env, setup, expected/ and README is copied
+#      to T (symlinks are kept as symlinks); T/repart.d is created if missing.
+#   3. If C/setup exists it is run as `bash -euo pipefail C/setup` in T with a
+#      clean environment: PATH, REPART=R, TMP=T (stdout/stderr go to a log; a
+#      failure fails the case).
+#   4. The command: each line of C/cmd is one argument; {defs} -> T/repart.d,
+#      {img} -> T/img.raw, {tmp} -> T. It runs in T with stdin /dev/null and a
+#      clean environment: PATH, the REPART_ORACLE_* variables of the caller,
+#      and the KEY=VALUE lines of C/env (blank lines and # comments skipped).
+#   5. Results: stdout, stderr, status (exit code and a newline), and, if
+#      T/img.raw exists afterwards, sfdisk-d = stdout of `sfdisk -d T/img.raw`
+#      (host sfdisk, run in T with a clean environment) followed by a line
+#      "sfdisk exit status: N" if sfdisk failed. In all of them T is replaced
+#      by {tmp} (both the path as created and its canonical form).
+
+GOLDEN_TMPDIR=${GOLDEN_TMPDIR:-/tmp}
+
+golden_sfdisk() {
+    local s
+    for s in sfdisk /usr/sbin/sfdisk /sbin/sfdisk; do
+        if command -v "$s" >/dev/null 2>&1; then command -v "$s"; return 0; fi
+    done
+    echo "golden: sfdisk not found (apt-get install fdisk)" >&2
+    return 1
+}
+
+# golden_subst T FILE...: replace T (and its canonical path) with {tmp} in place.
+golden_subst() {
+    local t=$1 canon f e1 e2
+    shift
+    canon=$(realpath -- "$t")
+    e1=$(printf '%s' "$t" | sed 's/[.[\*^$|]/\\&/g')
+    e2=$(printf '%s' "$canon" | sed 's/[.[\*^$|]/\\&/g')
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        LC_ALL=C sed -i -e "s|$e1|{tmp}|g" -e "s|$e2|{tmp}|g" "$f"
+    done
+}
+
+# golden_run_case CASEDIR REPART OUTDIR
+# Returns 0 if the case could be run (whatever repart's exit status), 1 on a
+# harness error (e.g. the setup script failed).
+golden_run_case() {
+    local c=$1 repart=$2 out=$3 t f name line rc sfdisk
+    local -a args envv
+    sfdisk=$(golden_sfdisk) || return 1
+    t=$(mktemp -d "$GOLDEN_TMPDIR/repart-golden.XXXXXXXXXX")
+    for f in "$c"/* "$c"/.[!.]*; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        name=${f##*/}
+        case $name in cmd|env|setup|expected|README) continue ;; esac
+        cp -a -- "$f" "$t/"
+    done
+    mkdir -p "$t/repart.d"
+    mkdir -p "$out"
+    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d"
+
+    if [ -f "$c/setup" ]; then
+        if ! (cd "$t" && env -i PATH="$PATH" REPART="$repart" TMP="$t" \
+                bash -euo pipefail "$c/setup") > "$t/.setup.log" 2>&1 < /dev/null; then
+            echo "golden: setup of $(basename "$c") failed:" >&2
+            sed 's/^/    /' "$t/.setup.log" >&2
+            rm -rf --one-file-system -- "$t"
+            return 1
+        fi
+        rm -f "$t/.setup.log"
+    fi
+
+    args=()
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line//\{defs\}/$t/repart.d}
+        line=${line//\{img\}/$t/img.raw}
+        line=${line//\{tmp\}/$t}
+        args+=("$line")
+    done < "$c/cmd"
+    envv=(PATH="$PATH")
+    while IFS= read -r line; do
+        case $line in REPART_ORACLE_*=*) envv+=("$line") ;; esac
+    done < <(env)
+    if [ -f "$c/env" ]; then
+        while IFS= read -r line || [ -n "$line" ]; do
+            case $line in ''|'#'*) continue ;; esac
+            envv+=("$line")
+        done < "$c/env"
+    fi
+
+    (cd "$t" && env -i "${envv[@]}" "$repart" "${args[@]}") \
+        > "$out/stdout" 2> "$out/stderr" < /dev/null
+    rc=$?
+    echo "$rc" > "$out/status"
+    if [ -e "$t/img.raw" ]; then
+        (cd "$t" && env -i PATH="$PATH" "$sfdisk" -d "$t/img.raw") > "$out/sfdisk-d" 2>/dev/null
+        rc=$?
+        [ "$rc" = 0 ] || echo "sfdisk exit status: $rc" >> "$out/sfdisk-d"
+    fi
+    golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d"
+    rm -rf --one-file-system -- "$t"
+    return 0
+}
