@@ -95,12 +95,13 @@ pub fn apply(
 
 fn announce(row: &PlannedPartition, definitions: &[Definition]) {
     if row.is_new() {
-        tracing::info!("Adding new partition {} to partition table.", row.partno);
+        // Upstream computes the flags (and warns about them) before announcing.
         if let Some(def) = row.definition.and_then(|i| definitions.get(i)) {
             for warning in new_partition_attrs(def).1 {
                 tracing::warn!("{warning}");
             }
         }
+        tracing::info!("Adding new partition {} to partition table.", row.partno);
         return;
     }
     if row.old_size != Some(row.new_size) {

@@ -4,6 +4,7 @@
 //! Every message that upstream prints is printed here or in `apply`, in the same order.
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -125,11 +126,39 @@ fn seed(options: &Options) -> Result<Uuid, Failure> {
 fn load_definitions(options: &Options) -> Result<Vec<Definition>, Failure> {
     let root = options.root.as_ref().map(|r| absolute(r));
     let sys = config::specifier::SystemInfo::from_host(root.as_deref());
-    let load = config::LoadOptions::from_cli(options, root);
+    let load = load_options(options, root);
     let mut diags = Vec::new();
     let result = config::discovery::load_definitions(&load, &sys, &mut diags);
     crate::log::emit_all(&diags);
     result.map_err(fail)
+}
+
+fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions {
+    let partition_filter = match (&options.include_partitions, &options.exclude_partitions) {
+        (Some(list), _) => Some(config::PartitionFilter::Include(list.clone())),
+        (None, Some(list)) => Some(config::PartitionFilter::Exclude(list.clone())),
+        (None, None) => None,
+    };
+    let prefix = "SYSTEMD_REPART_OVERRIDE_FSTYPE_";
+    config::LoadOptions {
+        definitions: options.definitions.iter().map(|d| absolute(d)).collect(),
+        root,
+        architecture: options.architecture,
+        partition_filter,
+        offline: options.offline,
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        running_as_root: unsafe { libc::geteuid() } == 0,
+        have_private_key: false,
+        have_certificate: false,
+        cryptsetup_available: false,
+        utf8: utf8_wanted(),
+        fstype_override: std::env::var("SYSTEMD_REPART_OVERRIDE_FSTYPE")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        fstype_override_by_designator: std::env::vars()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v)))
+            .collect(),
+    }
 }
 
 fn render_options(options: &Options, node: &str) -> RenderOptions {
@@ -137,14 +166,49 @@ fn render_options(options: &Options, node: &str) -> RenderOptions {
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
+        .or_else(terminal_width)
         .unwrap_or(80);
+    let tty = std::io::stdout().is_terminal();
     RenderOptions {
         utf8: utf8_wanted(),
         columns,
         header: !options.no_legend,
         debug: std::env::var("SYSTEMD_LOG_LEVEL").is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
         node: node.to_string(),
+        tty,
+        colors: tty && colors_wanted(),
     }
+}
+
+/// Width of the terminal on stdout, if it is one.
+fn terminal_width() -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
+    let r = unsafe { libc::ioctl(std::io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
+    (r == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// Colors need stdout and stderr on a terminal, and nothing in the environment
+/// saying no (`SYSTEMD_COLORS`, `NO_COLOR`, `TERM=dumb`).
+fn colors_wanted() -> bool {
+    if !std::io::stderr().is_terminal() {
+        return false;
+    }
+    if let Ok(v) = std::env::var("SYSTEMD_COLORS") {
+        if let Some(b) = crate::cli::parse_boolean(&v) {
+            return b;
+        }
+    }
+    if std::env::var_os("NO_COLOR").is_some() {
+        return false;
+    }
+    !matches!(std::env::var("TERM").as_deref(), Ok("dumb") | Err(_))
 }
 
 /// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
@@ -202,17 +266,17 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let mut state = load_state(&mut target, options)?;
     let from_scratch = decide_scratch(options, &state, target.name())?;
 
-    let grain_probe = PlanInput {
-        definitions: &definitions,
-        disk: &state,
-        from_scratch,
-        seed,
-        copy_sizes: &[],
-        minimized_sizes: &[],
-        extend_table: !options.dry_run,
-    };
     if options.size == Some(SizeRequest::Auto) {
-        let wanted = plan::minimal_disk_size(&grain_probe);
+        let probe = PlanInput {
+            definitions: &definitions,
+            disk: &state,
+            from_scratch,
+            seed,
+            copy_sizes: &[],
+            minimized_sizes: &[],
+            extend_table: !options.dry_run,
+        };
+        let wanted = plan::minimal_disk_size(&probe);
         if target.is_new() {
             tracing::info!(
                 "Automatically determined minimal disk image size as {}.",
@@ -230,8 +294,13 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     }
 
     let input = PlanInput {
+        definitions: &definitions,
         disk: &state,
-        ..grain_probe
+        from_scratch,
+        seed,
+        copy_sizes: &[],
+        minimized_sizes: &[],
+        extend_table: !options.dry_run,
     };
     let (plan, diags) = match plan::compute(&input) {
         Ok(ok) => ok,

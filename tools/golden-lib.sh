@@ -11,10 +11,10 @@
 #   1. T = a fresh directory $GOLDEN_TMPDIR/repart-golden.XXXXXXXXXX (default
 #      /tmp; the name always has the same length so that column widths of
 #      tables that show full paths do not depend on it).
-#   2. Everything in C except cmd, env, setup, expected/ and README is copied
+#   2. Everything in C except cmd, env, setup, ignore, expected/ and README is copied
 #      to T (symlinks are kept as symlinks); T/repart.d is created if missing.
 #   3. If C/setup exists it is run as `bash -euo pipefail C/setup` in T with a
-#      clean environment: PATH, REPART=R, TMP=T (stdout/stderr go to a log; a
+#      clean environment: PATH (+/usr/sbin:/sbin), REPART=R, TMP=T (stdout/stderr go to a log; a
 #      failure fails the case).
 #   4. The command: each line of C/cmd is one argument; {defs} -> T/repart.d,
 #      {img} -> T/img.raw, {tmp} -> T. It runs in T with stdin /dev/null and a
@@ -27,11 +27,13 @@
 #      by {tmp} (both the path as created and its canonical form).
 
 GOLDEN_TMPDIR=${GOLDEN_TMPDIR:-/tmp}
+# PATH for all child processes (same rule as tests/common.rs: base_path)
+GOLDEN_PATH="$PATH:/usr/sbin:/sbin"
 
 golden_sfdisk() {
     local s
-    for s in sfdisk /usr/sbin/sfdisk /sbin/sfdisk; do
-        if command -v "$s" >/dev/null 2>&1; then command -v "$s"; return 0; fi
+    for s in /usr/sbin/sfdisk /sbin/sfdisk /usr/bin/sfdisk; do
+        if [ -x "$s" ]; then echo "$s"; return 0; fi
     done
     echo "golden: sfdisk not found (apt-get install fdisk)" >&2
     return 1
@@ -61,7 +63,7 @@ golden_run_case() {
     for f in "$c"/* "$c"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue
         name=${f##*/}
-        case $name in cmd|env|setup|expected|README) continue ;; esac
+        case $name in cmd|env|setup|expected|README|ignore) continue ;; esac
         cp -a -- "$f" "$t/"
     done
     mkdir -p "$t/repart.d"
@@ -69,7 +71,7 @@ golden_run_case() {
     rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d"
 
     if [ -f "$c/setup" ]; then
-        if ! (cd "$t" && env -i PATH="$PATH" REPART="$repart" TMP="$t" \
+        if ! (cd "$t" && env -i PATH="$GOLDEN_PATH" REPART="$repart" TMP="$t" \
                 bash -euo pipefail "$c/setup") > "$t/.setup.log" 2>&1 < /dev/null; then
             echo "golden: setup of $(basename "$c") failed:" >&2
             sed 's/^/    /' "$t/.setup.log" >&2
@@ -86,7 +88,7 @@ golden_run_case() {
         line=${line//\{tmp\}/$t}
         args+=("$line")
     done < "$c/cmd"
-    envv=(PATH="$PATH")
+    envv=(PATH="$GOLDEN_PATH")
     while IFS= read -r line; do
         case $line in REPART_ORACLE_*=*) envv+=("$line") ;; esac
     done < <(env)
@@ -102,7 +104,7 @@ golden_run_case() {
     rc=$?
     echo "$rc" > "$out/status"
     if [ -e "$t/img.raw" ]; then
-        (cd "$t" && env -i PATH="$PATH" "$sfdisk" -d "$t/img.raw") > "$out/sfdisk-d" 2>/dev/null
+        (cd "$t" && env -i PATH="$GOLDEN_PATH" "$sfdisk" -d "$t/img.raw") > "$out/sfdisk-d" 2>/dev/null
         rc=$?
         [ "$rc" = 0 ] || echo "sfdisk exit status: $rc" >> "$out/sfdisk-d"
     fi

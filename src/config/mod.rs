@@ -8,13 +8,68 @@
 pub mod definition;
 pub mod discovery;
 pub mod ini;
+pub mod keys;
 pub mod specifier;
+pub mod system;
+pub mod values;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use uuid::Uuid;
 
 use crate::gpt_types::PartitionType;
+
+/// `--include-partitions=` / `--exclude-partitions=`: which definitions are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionFilter {
+    /// Keep only definitions whose type UUID is listed.
+    Include(Vec<Uuid>),
+    /// Drop definitions whose type UUID is listed.
+    Exclude(Vec<Uuid>),
+}
+
+impl PartitionFilter {
+    /// Whether a definition of type `uuid` is silently discarded (spec §2.2 step 1).
+    pub fn excludes(&self, uuid: Uuid) -> bool {
+        match self {
+            PartitionFilter::Include(list) => !list.contains(&uuid),
+            PartitionFilter::Exclude(list) => list.contains(&uuid),
+        }
+    }
+}
+
+/// Everything outside the definition files that affects how they are read.
+///
+/// The shell fills this from the command line and the environment; the parsing code
+/// never looks at either itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--definitions=` directories (absolute), in order; empty = the default search path.
+    pub definitions: Vec<PathBuf>,
+    /// `--root=` (or the image mount point); prefixes the default search directories.
+    pub root: Option<PathBuf>,
+    /// `--architecture=` as a systemd architecture name.
+    pub architecture: Option<&'static str>,
+    /// `--include-partitions=` / `--exclude-partitions=`.
+    pub partition_filter: Option<PartitionFilter>,
+    /// `--offline=` (`None` = auto).
+    pub offline: Option<bool>,
+    /// Whether the effective UID is 0 (populating some file systems needs root).
+    pub running_as_root: bool,
+    /// Whether `--private-key=` was given.
+    pub have_private_key: bool,
+    /// Whether `--certificate=` was given.
+    pub have_certificate: bool,
+    /// Whether libcryptsetup is usable (Verity=/Encrypt= need it).
+    pub cryptsetup_available: bool,
+    /// Whether the locale is UTF-8 (`→` vs `->` in the rounding NOTICE).
+    pub utf8: bool,
+    /// `$SYSTEMD_REPART_OVERRIDE_FSTYPE`.
+    pub fstype_override: Option<String>,
+    /// `$SYSTEMD_REPART_OVERRIDE_FSTYPE_<SUFFIX>` by suffix (`ROOT`, `ESP`, `USR`, ...).
+    pub fstype_override_by_designator: BTreeMap<String, String>,
+}
 
 /// Severity of a message produced while reading definitions (printed by the shell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,12 +11,15 @@
 //! gives the same file system, and otherwise build the staging tree from hard links.
 //!
 //! Module map: [`label`] (label mangling), [`mkfs`] (command lines and running tools),
-//! [`tree`] (CopyFiles/MakeDirectories/MakeSymlinks semantics and staging),
+//! [`tree`] (CopyFiles/ExcludeFiles rules, direct sources), [`stage`] (staging trees),
 //! [`vfat`] (mcopy), [`xfs`] (protofile), [`minimize`] (Minimize=).
 
 pub mod label;
 pub mod minimize;
+mod oracle_harness;
 pub mod mkfs;
+pub mod stage;
+mod sys;
 pub mod tree;
 pub mod vfat;
 pub mod xfs;
@@ -44,7 +47,7 @@ pub enum FsError {
         /// Binary that was looked for in `$PATH`.
         binary: String,
         /// Debian package that ships it.
-        package: &'static str,
+        package: String,
     },
     /// A tool ran but failed.
     #[error("{tool} failed with exit status {status}.")]
@@ -231,7 +234,6 @@ impl<'a> FormatJob<'a> {
 /// Formats `target` (a regular file already truncated to the partition size) with the
 /// job's file system and populates it from CopyFiles/MakeDirectories/MakeSymlinks.
 pub fn format_file(job: &FormatJob, target: &Path) -> Result<(), FsError> {
-    let fstype = job.fstype();
     let source = tree::prepare(job)?;
     mkfs::make_filesystem(job, target, source.as_ref(), job.fs_uuid())
 }

@@ -300,9 +300,11 @@ pub(crate) fn build_text_table(plan: &Plan, opts: &RenderOptions) -> Table {
     }
 
     Table {
-        header: opts
-            .header
-            .then(|| cols.iter().map(|&c| COLUMNS[c].header.to_string()).collect()),
+        header: opts.header.then(|| {
+            cols.iter()
+                .map(|&c| COLUMNS[c].header.to_string())
+                .collect()
+        }),
         align: cols
             .iter()
             .map(|&c| {
@@ -314,5 +316,35 @@ pub(crate) fn build_text_table(plan: &Plan, opts: &RenderOptions) -> Table {
             })
             .collect(),
         rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected strings are SIZE/PADDING cells of captures 11, 17 and spec A.2/A.6.
+
+    use super::*;
+
+    #[test]
+    fn change_strings() {
+        assert_eq!(change_string(None, 209715200, "→"), "→ 200M");
+        assert_eq!(change_string(Some(3600384), 2685251584, "→"), "3.4M → 2.5G");
+        assert_eq!(change_string(Some(10737418240), 0, "→"), "10G → 0B");
+        assert_eq!(change_string(Some(209715200), 209715200, "→"), "200M");
+        assert_eq!(
+            change_string(Some(33554432), 166703104, "→"),
+            "32M → 158.9M"
+        );
+        assert_eq!(change_string(None, 67108864, "->"), "-> 64M");
+    }
+
+    #[test]
+    fn node_names_follow_libfdisk() {
+        assert_eq!(partition_node_name("image.raw", 0), "image.raw1");
+        assert_eq!(
+            partition_node_name("/tmp/repart-oracle-test/257/15/image.raw", 3),
+            "/tmp/repart-oracle-test/257/15/image.raw4"
+        );
+        assert_eq!(partition_node_name("disk2", 0), "disk2p1");
     }
 }

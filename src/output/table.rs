@@ -207,8 +207,7 @@ pub(crate) fn render(table: &Table, style: &Style) -> String {
                     Some(ADD_UNDERLINE)
                 } else {
                     let cell = &table.rows[r - header_rows][j];
-                    cell.color
-                        .or_else(|| cell.text.is_empty().then_some(GREY))
+                    cell.color.or_else(|| cell.text.is_empty().then_some(GREY))
                 }
             })
             .collect();
@@ -250,4 +249,57 @@ pub(crate) fn render(table: &Table, style: &Style) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected values are cells and widths seen in reference-repart 257 output on a
+    //! narrow terminal (see the golden tests in `output::tests`).
+
+    use super::*;
+
+    #[test]
+    fn ellipsize_like_upstream() {
+        assert_eq!(ellipsize("root-x86-64", 9, true), "root-x86…");
+        assert_eq!(ellipsize("RAW SIZE", 7, true), "RAW SI…");
+        assert_eq!(ellipsize("30M → 33.8M", 10, true), "30M → 33.…");
+        assert_eq!(ellipsize("Hömé 日本", 6, true), "Hömé …");
+        assert_eq!(ellipsize("Hömé 日本", 10, true), "Hömé 日本");
+        // ASCII mode: `...` for ASCII strings, still `…` for others.
+        assert_eq!(ellipsize("30M -> 33.8M", 7, false), "30M ...");
+        assert_eq!(ellipsize("root-x86-64", 6, false), "roo...");
+        assert_eq!(ellipsize("Hömé 日本", 6, false), "Hömé …");
+    }
+
+    #[test]
+    fn compress_like_upstream() {
+        // TYPE LABEL UUID PARTNO FILE RAW-SIZE SIZE PADDING on 60 and 80 columns.
+        let requested = [13, 13, 36, 6, 12, 8, 11, 10];
+        assert_eq!(compress(&requested, 60 - 7), [6, 6, 7, 6, 7, 7, 7, 7]);
+        assert_eq!(compress(&requested, 80 - 7), [9, 10, 10, 6, 10, 8, 10, 10]);
+    }
+
+    #[test]
+    fn last_column_trailing_spaces() {
+        let t = Table {
+            header: Some(vec!["A".into(), "PADDING".into()]),
+            align: vec![Align::Left, Align::Left],
+            rows: vec![vec![
+                Cell {
+                    text: "x".into(),
+                    color: None,
+                },
+                Cell {
+                    text: "0B".into(),
+                    color: None,
+                },
+            ]],
+        };
+        let style = Style {
+            max_width: None,
+            colors: false,
+            utf8: true,
+        };
+        assert_eq!(render(&t, &style), "A PADDING\nx 0B\n");
+    }
 }

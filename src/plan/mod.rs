@@ -11,6 +11,8 @@ pub mod grow;
 pub mod ids;
 pub mod sizes;
 mod slot;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 

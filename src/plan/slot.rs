@@ -136,7 +136,12 @@ impl<'a> Slot<'a> {
             path: def.map(|d| d.path.clone()),
             dropins: def.map(|d| d.dropins.clone()).unwrap_or_default(),
             partition_type: self.partition_type,
-            label: self.label.clone(),
+            label: if self.label.is_empty() && def.is_none() {
+                // Foreign partitions without a name show their type's name.
+                self.partition_type.name.unwrap_or_default().to_string()
+            } else {
+                self.label.clone()
+            },
             uuid: self.uuid,
             partno: self
                 .existing

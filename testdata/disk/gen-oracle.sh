@@ -85,6 +85,15 @@ repart --discard=no --definitions="$W/three-more" "$W/grown512.raw"
 dump "$W/grown512.raw" 512 "$old" >"$OUT/grown512.sectors"
 sf "$W/grown512.raw" 512 grown512
 
+# --size= on an existing image ("Resized partition table."), even in dry-run mode:
+# the backup moves to the new end and last-lba is raised; the old backup stays.
+cp "$W/one512.raw" "$W/resized512.raw"
+old=$(stat -c %s "$W/resized512.raw")
+"$ORACLE" --seed=$SEED --definitions="$W/one" --size=40M "$W/resized512.raw" >/dev/null 2>"$W/log" || { cat "$W/log"; exit 1; }
+grep -q 'Resized partition table.' "$W/log"
+dump "$W/resized512.raw" 512 "$old" >"$OUT/resized512.sectors"
+sf "$W/resized512.raw" 512 resized512
+
 # > 2 TiB: the protective MBR size saturates at 0xFFFFFFFF.
 case_create huge512 512 none 3T
 

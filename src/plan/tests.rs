@@ -1,0 +1,243 @@
+//! Planner tests: upstream's documented layouts, and properties over random input.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use crate::config::Definition;
+use crate::disk::{DiskState, ExistingPartition, ExistingTable, Label};
+use crate::gpt_types::PartitionType;
+use crate::plan::{PlanInput, compute, minimal_disk_size};
+
+const SEED: &str = "750b6cd5c4ae4012a15e7be3c29e6a47";
+
+fn ty(uuid: &str, name: &'static str) -> PartitionType {
+    PartitionType {
+        uuid: Uuid::parse_str(uuid).unwrap(),
+        name: Some(name),
+        designator: None,
+        arch: None,
+    }
+}
+
+fn home() -> PartitionType {
+    ty("933ac7e1-2eb4-4f13-b844-0e14e2aef915", "home")
+}
+fn swap() -> PartitionType {
+    ty("0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "swap")
+}
+fn generic() -> PartitionType {
+    ty("0fc63daf-8483-4772-8e79-3d69d8477de4", "linux-generic")
+}
+
+fn def(name: &str, t: PartitionType) -> Definition {
+    Definition::new(PathBuf::from(format!("/defs/{name}")), t)
+}
+
+fn input<'a>(defs: &'a [Definition], disk: &'a DiskState) -> PlanInput<'a> {
+    PlanInput {
+        definitions: defs,
+        disk,
+        from_scratch: !matches!(disk.label, Label::Gpt(_)),
+        seed: Uuid::parse_str(SEED).unwrap(),
+        copy_sizes: &[],
+        minimized_sizes: &[],
+        extend_table: true,
+    }
+}
+
+fn blank(bytes: u64, sector_size: u64) -> DiskState {
+    DiskState {
+        sector_size,
+        total_bytes: bytes,
+        label: Label::None,
+    }
+}
+
+/// Spec §5.11 worked example (upstream TEST-58): home + swap on 1 GiB.
+#[test]
+fn home_and_swap_on_one_gib() {
+    let mut sw = def("20-swap.conf", swap());
+    sw.size_max = Some(64 << 20);
+    sw.padding_min = Some(92 << 20);
+    let defs = vec![def("10-home.conf", home()), sw];
+    let disk = blank(1 << 30, 512);
+    let (plan, _) = compute(&input(&defs, &disk)).unwrap();
+    let sectors: Vec<(u64, u64)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.offset / 512, p.new_size / 512))
+        .collect();
+    assert_eq!(sectors, vec![(2048, 1775576), (1777624, 131072)]);
+    assert_eq!(plan.partitions[1].new_padding, 96468992);
+    assert_eq!(
+        plan.partitions[0].uuid,
+        Uuid::parse_str("4980595d-d74a-483a-aa9e-9903879a0ee5").unwrap()
+    );
+}
+
+/// Spec A.8: a 4K partition in an automatically sized image starts at byte 20480.
+#[test]
+fn tiny_image_layout() {
+    let mut a = def("10-a.conf", generic());
+    a.size_min = Some(4096);
+    a.size_max = Some(4096);
+    let defs = vec![a];
+    let wanted = minimal_disk_size(&input(&defs, &blank(0, 512)));
+    assert_eq!(wanted, 1 << 20);
+    let disk = blank(wanted, 512);
+    let (plan, _) = compute(&input(&defs, &disk)).unwrap();
+    assert_eq!(plan.partitions[0].offset, 20480);
+    assert_eq!(plan.first_lba, 34);
+}
+
+/// Capture 11: home (2000) and var (1000) fill a disk grown by 10 GiB behind two
+/// existing partitions, which become foreign rows.
+#[test]
+fn first_boot_weights_match_upstream() {
+    let var = ty("4d21b016-b534-45c2-a9fb-5c16e091fd2d", "var");
+    let esp = ty("c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "esp");
+    let mut h = def("30-home.conf", home());
+    h.weight = 2000;
+    let v = def("40-var.conf", var);
+    let defs = vec![h, v];
+    let table = ExistingTable {
+        disk_guid: Uuid::parse_str(SEED).unwrap(),
+        first_lba: 2048,
+        last_lba: 418686,
+        entry_count: 128,
+        partitions: vec![
+            ExistingPartition {
+                partno: 0,
+                type_uuid: esp.uuid,
+                uuid: Uuid::parse_str("ff9eb88e-a039-4c50-85cc-da11523d8eaf").unwrap(),
+                label: "boot".into(),
+                offset: 2048 * 512,
+                size: 409600 * 512,
+                attrs: 0,
+            },
+            ExistingPartition {
+                partno: 1,
+                type_uuid: generic().uuid,
+                uuid: Uuid::parse_str("06f284a2-3466-41ea-9c52-29f357f53ace").unwrap(),
+                label: "nix-store".into(),
+                offset: 411648 * 512,
+                size: 3600384,
+                attrs: 0,
+            },
+        ],
+    };
+    let disk = DiskState {
+        sector_size: 512,
+        total_bytes: 214384640 + (10 << 30),
+        label: Label::Gpt(table),
+    };
+    let mut inp = input(&defs, &disk);
+    inp.seed = Uuid::parse_str("e2a40bf9-73f1-4278-9160-49c031e7aedd").unwrap();
+    let (plan, _) = compute(&inp).unwrap();
+    let rows: Vec<(u64, u64, u32)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.offset / 512, p.new_size / 512, p.partno))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (418680, 13981008, 2),
+            (14399688, 6990512, 3),
+            (2048, 409600, 0),
+            (411648, 7032, 1)
+        ]
+    );
+    assert_eq!(plan.partitions[0].uuid.to_string(), "6608ec57-916f-4103-9b82-5c054341b92d");
+    assert_eq!(plan.last_lba, 21390206);
+}
+
+fn arb_definition() -> impl Strategy<Value = Definition> {
+    (
+        0usize..3,
+        proptest::option::of(0u64..(1 << 34)),
+        proptest::option::of(0u64..(1 << 34)),
+        0u32..3000,
+        0u32..3000,
+        proptest::option::of(0u64..(1 << 30)),
+        -2i32..3,
+    )
+        .prop_map(|(t, min, max, w, pw, pmin, prio)| {
+            let t = [home(), swap(), generic()][t];
+            let mut d = def("x.conf", t);
+            d.size_min = min.map(|v| v / 4096 * 4096);
+            d.size_max = max.map(|v| v.div_ceil(4096) * 4096);
+            if let (Some(a), Some(b)) = (d.size_min, d.size_max) {
+                if a > b {
+                    d.size_max = Some(a);
+                }
+            }
+            d.weight = w;
+            d.padding_weight = pw;
+            d.padding_min = pmin.map(|v| v / 4096 * 4096);
+            d.priority = prio;
+            d
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever the input, a plan has no overlaps, stays in the usable window and is
+    /// aligned to the grain; and planning never panics, whatever the disk size.
+    #[test]
+    fn plans_are_sound(
+        defs in proptest::collection::vec(arb_definition(), 0..6),
+        total in 0u64..u64::MAX,
+        big in any::<bool>(),
+        sector_size in prop_oneof![Just(512u64), Just(4096u64)],
+    ) {
+        let total = if big { total } else { total % (64 << 30) };
+        let disk = blank(total / sector_size * sector_size, sector_size);
+        if let Ok((plan, _)) = compute(&input(&defs, &disk)) {
+            let start = plan.first_lba * sector_size;
+            let end = (plan.last_lba + 1) * sector_size;
+            let mut extents: Vec<(u64, u64)> = plan
+                .partitions
+                .iter()
+                .map(|p| (p.offset, p.offset + p.new_size))
+                .collect();
+            extents.sort();
+            for (i, &(from, to)) in extents.iter().enumerate() {
+                prop_assert!(from >= start && to <= end, "{from}..{to} outside {start}..{end}");
+                prop_assert_eq!(from % plan.grain, 0);
+                prop_assert_eq!((to - from) % plan.grain, 0);
+                if i > 0 {
+                    prop_assert!(extents[i - 1].1 <= from, "overlap");
+                }
+            }
+            for p in &plan.partitions {
+                let d = &defs[p.definition.unwrap()];
+                if let Some(max) = d.size_max {
+                    prop_assert!(p.new_size <= max.max(d.size_min.unwrap_or(0)).max(10 << 20));
+                }
+            }
+        }
+    }
+
+    /// With equal constraints, a larger weight never gets a smaller partition.
+    #[test]
+    fn weights_are_respected(w1 in 1u32..5000, w2 in 1u32..5000, gib in 1u64..64) {
+        let mut a = def("10-a.conf", generic());
+        a.weight = w1;
+        let mut b = def("20-b.conf", generic());
+        b.weight = w2;
+        let defs = vec![a, b];
+        let disk = blank(gib << 30, 512);
+        let (plan, _) = compute(&input(&defs, &disk)).unwrap();
+        let (sa, sb) = (plan.partitions[0].new_size, plan.partitions[1].new_size);
+        if w1 > w2 {
+            prop_assert!(sa + 4096 >= sb);
+        }
+        if w1 < w2 {
+            prop_assert!(sb + 4096 >= sa);
+        }
+    }
+}

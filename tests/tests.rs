@@ -1,0 +1,14 @@
+//! The integration tests of repart, as one test binary (`autotests = false`,
+//! `[[test]] name = "tests"` in Cargo.toml): `cargo test --release --test tests`.
+//!
+//! * `golden`: testdata/golden/<case>/ against the recorded oracle outputs
+//!   (`GOLDEN_CASE=name` runs one case).
+//! * `differential`: random definition sets against the live oracle
+//!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
+//!
+//! `REPART_UNDER_TEST=tools/oracle/reference-repart` runs the oracle instead
+//! of our binary (all goldens must pass then).
+
+mod common;
+mod differential;
+mod golden;
