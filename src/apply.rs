@@ -6,6 +6,7 @@ use std::os::fd::AsRawFd;
 
 use crate::cli::{EmptyMode, Options};
 use crate::config::Definition;
+use crate::disk::ExistingPartition;
 use crate::disk::gpt::{NewEntry, NewTable};
 use crate::plan::flags::new_partition_attrs;
 use crate::plan::{Plan, PlannedPartition};
@@ -40,6 +41,7 @@ const WIPE_BYTES: u64 = 1 << 20;
 pub fn apply(
     plan: &Plan,
     definitions: &[Definition],
+    existing: &[ExistingPartition],
     target: &mut Target,
     options: &Options,
 ) -> Result<(), ApplyError> {
@@ -54,24 +56,19 @@ pub fn apply(
             }
         }
     }
-    if !plan.from_scratch {
-        wipe_and_discard(plan, target, options)?;
-    } else if options.empty == EmptyMode::Force {
-        tracing::info!("Wiped block device.");
-        if options.discard {
-            punch_hole(target, 0, target.size()).map_err(|source| ApplyError::Wipe {
-                action: "discard",
-                partno: 0,
-                source,
-            })?;
-            tracing::info!("Discarded entire block device.");
+    // A freshly created image holds nothing to wipe; everything else is cleaned first.
+    if options.empty != EmptyMode::Create {
+        if plan.from_scratch {
+            wipe_whole_device(target, options)?;
         }
+        wipe_and_discard(plan, target, options)?;
     }
 
     let mut entries = Vec::new();
     for row in &plan.partitions {
         announce(row, definitions);
-        entries.push(new_entry(row, plan.sector_size));
+        let current = existing.iter().find(|e| e.partno == row.partno && !row.is_new());
+        entries.push(new_entry(row, current, plan.sector_size));
     }
     tracing::info!("Writing new partition table.");
     let table = NewTable {
@@ -115,20 +112,49 @@ fn announce(row: &PlannedPartition, definitions: &[Definition]) {
     }
 }
 
-fn new_entry(row: &PlannedPartition, sector_size: u64) -> NewEntry {
+/// The table entry for a row. Existing partitions keep their name unless the plan
+/// initializes an empty one (the displayed label of a foreign row is only a fallback).
+fn new_entry(
+    row: &PlannedPartition,
+    current: Option<&ExistingPartition>,
+    sector_size: u64,
+) -> NewEntry {
     let first_lba = row.offset / sector_size;
+    let label = match current {
+        Some(e) if !row.init_label => e.label.clone(),
+        _ => row.label.clone(),
+    };
     NewEntry {
         partno: row.partno,
         type_uuid: row.partition_type.uuid,
         uuid: row.uuid,
-        label: row.label.clone(),
+        label,
         first_lba,
         last_lba: (row.offset + row.new_size) / sector_size - 1,
         attrs: row.attrs,
     }
 }
 
-/// Wipes and discards new partitions and the gaps behind them (existing tables only).
+/// Starting from scratch: the old contents of the whole device go first.
+fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), ApplyError> {
+    let size = target.size();
+    let err = |action| {
+        move |source| ApplyError::Wipe {
+            action,
+            partno: 0,
+            source,
+        }
+    };
+    wipe(target, 0, size).map_err(err("wipe"))?;
+    tracing::info!("Wiped block device.");
+    if options.discard {
+        punch_hole(target, 0, size).map_err(err("discard"))?;
+        tracing::info!("Discarded entire block device.");
+    }
+    Ok(())
+}
+
+/// Wipes new partitions; on an existing table also discards them and the gaps.
 fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         wipe(target, row.offset, row.new_size).map_err(|source| ApplyError::Wipe {
@@ -140,7 +166,7 @@ fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Resu
             "Successfully wiped file system signatures from future partition {}.",
             row.partno
         );
-        if !options.discard {
+        if !options.discard || plan.from_scratch {
             continue;
         }
         punch_hole(target, row.offset, row.new_size).map_err(|source| ApplyError::Wipe {
@@ -159,7 +185,7 @@ fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Resu
             tracing::info!("Successfully discarded gap after partition {}.", row.partno);
         }
     }
-    if options.discard {
+    if options.discard && !plan.from_scratch {
         let first = plan.first_lba * plan.sector_size;
         let lowest = plan.partitions.iter().map(|p| p.offset).min();
         if let Some(lowest) = lowest.filter(|&l| l > first) {

@@ -131,217 +131,29 @@ macro_rules! arch {
 }
 
 /// All architectures with GPT types, in upstream's table order.
+#[rustfmt::skip]
 static ARCHES: [ArchTypes; 21] = [
-    arch!(
-        "alpha",
-        [],
-        0x6523f8ae_3eb1_4e2a_a05a_18b695ae656f,
-        0xfc56d9e9_e6e5_4c06_be32_e74407ce09a5,
-        0xd46495b7_a053_414f_80f7_700c99921ef8,
-        0xe18cf08c_33ec_4c0d_8246_c6c6fb3da024,
-        0x8cce0d25_c0d0_4a44_bd87_46331bf1df67,
-        0x5c6e1c76_076a_457a_a0fe_f3b4cd21ce6e
-    ),
-    arch!(
-        "arc",
-        [],
-        0xd27f46ed_2919_4cb8_bd25_9531f3c16534,
-        0x24b2d975_0f97_4521_afa1_cd531e421b8d,
-        0x143a70ba_cbd3_4f06_919f_6c05683a78bc,
-        0x7978a683_6316_4922_bbee_38bff5a2fecc,
-        0xfca0598c_d880_4591_8c16_4eda05c7347c,
-        0x94f9a9a1_9971_427a_a400_50cb297f0f35
-    ),
-    arch!(
-        "arm",
-        ["armv7l"],
-        0x69dad710_2ce4_4e3c_b16c_21a1d49abed3,
-        0x7386cdf2_203c_47a9_a498_f2ecce45a2d6,
-        0x42b0455f_eb11_491d_98d3_56145ba9d037,
-        0x7d0359a3_02b3_4f0a_865c_654403e70625,
-        0xc215d751_7bcd_4649_be90_6627490a4c05,
-        0xd7ff812f_37d1_4902_a810_d76ba57b975a
-    ),
-    arch!(
-        "arm64",
-        ["aarch64"],
-        0xb921b045_1df0_41c3_af44_4c6f280d3fae,
-        0xdf3300ce_d69f_4c92_978c_9bfb0f38d820,
-        0x6db69de6_29f4_4758_a7a5_962190f00ce3,
-        0xb0e01050_ee5f_4390_949a_9101b17104e9,
-        0x6e11a4e7_fbca_4ded_b9e9_e1a512bb664e,
-        0xc23ce4ff_44bd_4b00_b2d4_b41b3419e02a
-    ),
-    arch!(
-        "ia64",
-        [],
-        0x993d8d3d_f80e_4225_855a_9daf8ed7ea97,
-        0x86ed10d5_b607_45bb_8957_d350f23d0571,
-        0xe98b36ee_32ba_4882_9b12_0ce14655f46a,
-        0x4301d2a6_4e3b_4b2a_bb94_9e0b2c4225ea,
-        0x6a491e03_3be7_4545_8e38_83320e0ea880,
-        0x8de58bc2_2a43_460d_b14e_a76e4a17b47f
-    ),
-    arch!(
-        "loongarch64",
-        ["loong64"],
-        0x77055800_792c_4f94_b39a_98c91b762bb6,
-        0xf3393b22_e9af_4613_a948_9d3bfbd0c535,
-        0x5afb67eb_ecc8_4f85_ae8e_ac1e7c50e7d0,
-        0xe611c702_575c_4cbe_9a46_434fa0bf7e3f,
-        0xf46b2c26_59ae_48f0_9106_c50ed47f673d,
-        0xb024f315_d330_444c_8461_44bbde524e99
-    ),
-    arch!(
-        "mips",
-        [],
-        0xe9434544_6e2c_47cc_bae2_12d6deafb44c,
-        0x7a430799_f711_4c7e_8e5b_1d685bd48607,
-        0xbba210a2_9c5d_45ee_9e87_ff2ccbd002d0,
-        0x773b2abc_2a99_4398_8bf5_03baac40d02b,
-        0x6e5a1bc8_d223_49b7_bca8_37a5fcceb996,
-        0x97ae158d_f216_497b_8057_f7f905770f54
-    ),
-    arch!(
-        "mips64",
-        [],
-        0xd113af76_80ef_41b4_bdb6_0cff4d3d4a25,
-        0x579536f8_6a33_4055_a95a_df2d5e2c42a8,
-        0x43ce94d4_0f3d_4999_8250_b9deafd98e6e,
-        0x57e13958_7331_4365_8e6e_35eeee17c61b,
-        0x81cf9d90_7458_4df4_8dcf_c8a3a404f09b,
-        0x05816ce2_dd40_4ac6_a61d_37d32dc1ba7d
-    ),
-    arch!(
-        "mips-le",
-        ["mipsel"],
-        0x37c58c8a_d913_4156_a25f_48b1b64e07f0,
-        0xd7d150d2_2a04_4a33_8f12_16651205ff7b,
-        0xc919cc1f_4456_4eff_918c_f75e94525ca5,
-        0x0f4868e9_9952_4706_979f_3ed3a473e947,
-        0x46b98d8d_b55c_4e8f_aab3_37fca7f80752,
-        0x3e23ca0b_a4bc_4b4e_8087_5ab6a26aa8a9
-    ),
-    arch!(
-        "mips64-le",
-        ["mips64el"],
-        0x700bda43_7a34_4507_b179_eeb93d7a7ca3,
-        0x16b417f8_3e06_4f57_8dd2_9b5232f41aa6,
-        0x904e58ef_5c65_4a31_9c57_6af5fc7c5de7,
-        0xc97c1f32_ba06_40b4_9f22_236061b08aa8,
-        0x3c3d61fe_b5f3_414d_bb71_8739a694a4ef,
-        0xf2c2c7ee_adcc_4351_b5c6_ee9816b66e16
-    ),
-    arch!(
-        "parisc",
-        ["hppa"],
-        0x1aacdb3b_5444_4138_bd9e_e5c2239b2346,
-        0xd212a430_fbc5_49f9_a983_a7feef2b8d0e,
-        0x15de6170_65d3_431c_916e_b0dcd8393f25,
-        0xdc4a4480_6917_4262_a4ec_db9384949f25,
-        0x5843d618_ec37_48d7_9f12_cea8e08768b2,
-        0x450dd7d1_3224_45ec_9cf2_a43a346d71ee
-    ),
-    arch!(
-        "ppc",
-        [],
-        0x1de3f1ef_fa98_47b5_8dcd_4a860a654d78,
-        0x98cfe649_1588_46dc_b2f0_add147424925,
-        0x1b31b5aa_add9_463a_b2ed_bd467fc857e7,
-        0x7d14fec5_cc71_415d_9d6c_06bf0b3c3eaf,
-        0xdf765d00_270e_49e5_bc75_f47bb2118b09,
-        0x7007891d_d371_4a80_86a4_5cb875b9302e
-    ),
-    arch!(
-        "ppc64",
-        [],
-        0x912ade1d_a839_4913_8964_a10eee08fbd2,
-        0x9225a9a3_3c19_4d89_b4f6_eeff88f17631,
-        0xf5e2c20c_45b2_4ffa_bce9_2a60737e1aaf,
-        0x2c9739e2_f068_46b3_9fd0_01c5a9afbcca,
-        0xbdb528a5_a259_475f_a87d_da53fa736a07,
-        0x0b888863_d7f8_4d9e_9766_239fce4d58af
-    ),
-    arch!(
-        "ppc64-le",
-        ["ppc64le", "ppc64el"],
-        0xc31c45e6_3f39_412e_80fb_4809c4980599,
-        0x906bd944_4589_4aae_a4e4_dd983917446a,
-        0xd4a236e7_e873_4c07_bf1d_bf6cf7f1c3c6,
-        0x15bb03af_77e7_4d4a_b12b_c0d084f7491c,
-        0xee2b9983_21e8_4153_86d9_b6901a54d1ce,
-        0xc8bfbd1e_268e_4521_8bba_bf314c399557
-    ),
-    arch!(
-        "riscv32",
-        [],
-        0x60d5a7fe_8e7d_435c_b714_3dd8162144e1,
-        0xae0253be_1167_4007_ac68_43926c14c5de,
-        0x3a112a75_8729_4380_b4cf_764d79934448,
-        0xb933fb22_5c3f_4f91_af90_e2bb0fa50702,
-        0xcb1ee4e3_8cd0_4136_a0a4_aa61a32e8730,
-        0xc3836a13_3137_45ba_b583_b16c50fe5eb4
-    ),
-    arch!(
-        "riscv64",
-        [],
-        0x72ec70a6_cf74_40e6_bd49_4bda08e8f224,
-        0xb6ed5582_440b_4209_b8da_5ff7c419ea3d,
-        0xefe0f087_ea8d_4469_821a_4c2a96a8386a,
-        0xbeaec34b_8442_439b_a40b_984381ed097d,
-        0x8f1056be_9b05_47c4_81d6_be53128e5b54,
-        0xd2f9000a_7a18_453f_b5cd_4d32f77a7b32
-    ),
-    arch!(
-        "s390",
-        [],
-        0x08a7acea_624c_4a20_91e8_6e0fa67d23f9,
-        0x7ac63b47_b25c_463b_8df8_b4a94e6c90e1,
-        0x3482388e_4254_435a_a241_766a065f9960,
-        0xcd0f869b_d0fb_4ca0_b141_9ea87cc78d66,
-        0xb663c618_e7bc_4d6d_90aa_11b756bb1797,
-        0x17440e4f_a8d0_467f_a46e_3912ae6ef2c5
-    ),
-    arch!(
-        "s390x",
-        [],
-        0x5eead9a9_fe09_4a1e_a1d7_520d00531306,
-        0xb325bfbe_c7be_4ab8_8357_139e652d2f6b,
-        0xc80187a5_73a3_491a_901a_017c3fa953e9,
-        0x8a4f5770_50aa_4ed3_874a_99b710db6fea,
-        0x31741cc4_1a2a_4111_a581_e00b447d2d06,
-        0x3f324816_667b_46ae_86ee_9b0c0c6c11b4
-    ),
-    arch!(
-        "tilegx",
-        [],
-        0xc50cdd70_3862_4cc3_90e1_809a8c93ee2c,
-        0x966061ec_28e4_4b2e_b4a5_1f0a825a1d84,
-        0xb3671439_97b0_4a53_90f7_2d5a8f3ad47b,
-        0x55497029_c7c1_44cc_aa39_815ed1558630,
-        0x2fb4bf56_07fa_42da_8132_6b139f2026ae,
-        0x4ede75e2_6ccc_4cc8_b9c7_70334b087510
-    ),
-    arch!(
-        "x86",
-        ["i386", "i486", "i586", "i686"],
-        0x44479540_f297_41b2_9af7_d131d5f0458a,
-        0xd13c5d3b_b5d1_422a_b29f_9454fdc89d76,
-        0x5996fc05_109c_48de_808b_23fa0830b676,
-        0x75250d76_8cc6_458e_bd66_bd47cc81a812,
-        0x8f461b0d_14ee_4e81_9aa9_049b6fb97abd,
-        0x974a71c0_de41_43c3_be5d_5c5ccd1ad2c0
-    ),
-    arch!(
-        "x86-64",
-        ["x86_64", "amd64"],
-        0x4f68bce3_e8cd_4db1_96e7_fbcaf984b709,
-        0x2c7357ed_ebd2_46d9_aec1_23d437ec2bf5,
-        0x41092b05_9fc8_4523_994f_2def0408b176,
-        0x8484680c_9521_48c6_9c11_b0720656f69e,
-        0x77ff5f63_e7b6_4633_acf4_1565b864c0e6,
-        0xe7bb33fb_06cf_4e81_8273_e543b413e2e2
-    ),
+    arch!("alpha", [], 0x6523f8ae_3eb1_4e2a_a05a_18b695ae656f, 0xfc56d9e9_e6e5_4c06_be32_e74407ce09a5, 0xd46495b7_a053_414f_80f7_700c99921ef8, 0xe18cf08c_33ec_4c0d_8246_c6c6fb3da024, 0x8cce0d25_c0d0_4a44_bd87_46331bf1df67, 0x5c6e1c76_076a_457a_a0fe_f3b4cd21ce6e),
+    arch!("arc", [], 0xd27f46ed_2919_4cb8_bd25_9531f3c16534, 0x24b2d975_0f97_4521_afa1_cd531e421b8d, 0x143a70ba_cbd3_4f06_919f_6c05683a78bc, 0x7978a683_6316_4922_bbee_38bff5a2fecc, 0xfca0598c_d880_4591_8c16_4eda05c7347c, 0x94f9a9a1_9971_427a_a400_50cb297f0f35),
+    arch!("arm", ["armv7l"], 0x69dad710_2ce4_4e3c_b16c_21a1d49abed3, 0x7386cdf2_203c_47a9_a498_f2ecce45a2d6, 0x42b0455f_eb11_491d_98d3_56145ba9d037, 0x7d0359a3_02b3_4f0a_865c_654403e70625, 0xc215d751_7bcd_4649_be90_6627490a4c05, 0xd7ff812f_37d1_4902_a810_d76ba57b975a),
+    arch!("arm64", ["aarch64"], 0xb921b045_1df0_41c3_af44_4c6f280d3fae, 0xdf3300ce_d69f_4c92_978c_9bfb0f38d820, 0x6db69de6_29f4_4758_a7a5_962190f00ce3, 0xb0e01050_ee5f_4390_949a_9101b17104e9, 0x6e11a4e7_fbca_4ded_b9e9_e1a512bb664e, 0xc23ce4ff_44bd_4b00_b2d4_b41b3419e02a),
+    arch!("ia64", [], 0x993d8d3d_f80e_4225_855a_9daf8ed7ea97, 0x86ed10d5_b607_45bb_8957_d350f23d0571, 0xe98b36ee_32ba_4882_9b12_0ce14655f46a, 0x4301d2a6_4e3b_4b2a_bb94_9e0b2c4225ea, 0x6a491e03_3be7_4545_8e38_83320e0ea880, 0x8de58bc2_2a43_460d_b14e_a76e4a17b47f),
+    arch!("loongarch64", ["loong64"], 0x77055800_792c_4f94_b39a_98c91b762bb6, 0xf3393b22_e9af_4613_a948_9d3bfbd0c535, 0x5afb67eb_ecc8_4f85_ae8e_ac1e7c50e7d0, 0xe611c702_575c_4cbe_9a46_434fa0bf7e3f, 0xf46b2c26_59ae_48f0_9106_c50ed47f673d, 0xb024f315_d330_444c_8461_44bbde524e99),
+    arch!("mips", [], 0xe9434544_6e2c_47cc_bae2_12d6deafb44c, 0x7a430799_f711_4c7e_8e5b_1d685bd48607, 0xbba210a2_9c5d_45ee_9e87_ff2ccbd002d0, 0x773b2abc_2a99_4398_8bf5_03baac40d02b, 0x6e5a1bc8_d223_49b7_bca8_37a5fcceb996, 0x97ae158d_f216_497b_8057_f7f905770f54),
+    arch!("mips64", [], 0xd113af76_80ef_41b4_bdb6_0cff4d3d4a25, 0x579536f8_6a33_4055_a95a_df2d5e2c42a8, 0x43ce94d4_0f3d_4999_8250_b9deafd98e6e, 0x57e13958_7331_4365_8e6e_35eeee17c61b, 0x81cf9d90_7458_4df4_8dcf_c8a3a404f09b, 0x05816ce2_dd40_4ac6_a61d_37d32dc1ba7d),
+    arch!("mips-le", ["mipsel"], 0x37c58c8a_d913_4156_a25f_48b1b64e07f0, 0xd7d150d2_2a04_4a33_8f12_16651205ff7b, 0xc919cc1f_4456_4eff_918c_f75e94525ca5, 0x0f4868e9_9952_4706_979f_3ed3a473e947, 0x46b98d8d_b55c_4e8f_aab3_37fca7f80752, 0x3e23ca0b_a4bc_4b4e_8087_5ab6a26aa8a9),
+    arch!("mips64-le", ["mips64el"], 0x700bda43_7a34_4507_b179_eeb93d7a7ca3, 0x16b417f8_3e06_4f57_8dd2_9b5232f41aa6, 0x904e58ef_5c65_4a31_9c57_6af5fc7c5de7, 0xc97c1f32_ba06_40b4_9f22_236061b08aa8, 0x3c3d61fe_b5f3_414d_bb71_8739a694a4ef, 0xf2c2c7ee_adcc_4351_b5c6_ee9816b66e16),
+    arch!("parisc", ["hppa"], 0x1aacdb3b_5444_4138_bd9e_e5c2239b2346, 0xd212a430_fbc5_49f9_a983_a7feef2b8d0e, 0x15de6170_65d3_431c_916e_b0dcd8393f25, 0xdc4a4480_6917_4262_a4ec_db9384949f25, 0x5843d618_ec37_48d7_9f12_cea8e08768b2, 0x450dd7d1_3224_45ec_9cf2_a43a346d71ee),
+    arch!("ppc", [], 0x1de3f1ef_fa98_47b5_8dcd_4a860a654d78, 0x98cfe649_1588_46dc_b2f0_add147424925, 0x1b31b5aa_add9_463a_b2ed_bd467fc857e7, 0x7d14fec5_cc71_415d_9d6c_06bf0b3c3eaf, 0xdf765d00_270e_49e5_bc75_f47bb2118b09, 0x7007891d_d371_4a80_86a4_5cb875b9302e),
+    arch!("ppc64", [], 0x912ade1d_a839_4913_8964_a10eee08fbd2, 0x9225a9a3_3c19_4d89_b4f6_eeff88f17631, 0xf5e2c20c_45b2_4ffa_bce9_2a60737e1aaf, 0x2c9739e2_f068_46b3_9fd0_01c5a9afbcca, 0xbdb528a5_a259_475f_a87d_da53fa736a07, 0x0b888863_d7f8_4d9e_9766_239fce4d58af),
+    arch!("ppc64-le", ["ppc64le", "ppc64el"], 0xc31c45e6_3f39_412e_80fb_4809c4980599, 0x906bd944_4589_4aae_a4e4_dd983917446a, 0xd4a236e7_e873_4c07_bf1d_bf6cf7f1c3c6, 0x15bb03af_77e7_4d4a_b12b_c0d084f7491c, 0xee2b9983_21e8_4153_86d9_b6901a54d1ce, 0xc8bfbd1e_268e_4521_8bba_bf314c399557),
+    arch!("riscv32", [], 0x60d5a7fe_8e7d_435c_b714_3dd8162144e1, 0xae0253be_1167_4007_ac68_43926c14c5de, 0x3a112a75_8729_4380_b4cf_764d79934448, 0xb933fb22_5c3f_4f91_af90_e2bb0fa50702, 0xcb1ee4e3_8cd0_4136_a0a4_aa61a32e8730, 0xc3836a13_3137_45ba_b583_b16c50fe5eb4),
+    arch!("riscv64", [], 0x72ec70a6_cf74_40e6_bd49_4bda08e8f224, 0xb6ed5582_440b_4209_b8da_5ff7c419ea3d, 0xefe0f087_ea8d_4469_821a_4c2a96a8386a, 0xbeaec34b_8442_439b_a40b_984381ed097d, 0x8f1056be_9b05_47c4_81d6_be53128e5b54, 0xd2f9000a_7a18_453f_b5cd_4d32f77a7b32),
+    arch!("s390", [], 0x08a7acea_624c_4a20_91e8_6e0fa67d23f9, 0x7ac63b47_b25c_463b_8df8_b4a94e6c90e1, 0x3482388e_4254_435a_a241_766a065f9960, 0xcd0f869b_d0fb_4ca0_b141_9ea87cc78d66, 0xb663c618_e7bc_4d6d_90aa_11b756bb1797, 0x17440e4f_a8d0_467f_a46e_3912ae6ef2c5),
+    arch!("s390x", [], 0x5eead9a9_fe09_4a1e_a1d7_520d00531306, 0xb325bfbe_c7be_4ab8_8357_139e652d2f6b, 0xc80187a5_73a3_491a_901a_017c3fa953e9, 0x8a4f5770_50aa_4ed3_874a_99b710db6fea, 0x31741cc4_1a2a_4111_a581_e00b447d2d06, 0x3f324816_667b_46ae_86ee_9b0c0c6c11b4),
+    arch!("tilegx", [], 0xc50cdd70_3862_4cc3_90e1_809a8c93ee2c, 0x966061ec_28e4_4b2e_b4a5_1f0a825a1d84, 0xb3671439_97b0_4a53_90f7_2d5a8f3ad47b, 0x55497029_c7c1_44cc_aa39_815ed1558630, 0x2fb4bf56_07fa_42da_8132_6b139f2026ae, 0x4ede75e2_6ccc_4cc8_b9c7_70334b087510),
+    arch!("x86", ["i386", "i486", "i586", "i686"], 0x44479540_f297_41b2_9af7_d131d5f0458a, 0xd13c5d3b_b5d1_422a_b29f_9454fdc89d76, 0x5996fc05_109c_48de_808b_23fa0830b676, 0x75250d76_8cc6_458e_bd66_bd47cc81a812, 0x8f461b0d_14ee_4e81_9aa9_049b6fb97abd, 0x974a71c0_de41_43c3_be5d_5c5ccd1ad2c0),
+    arch!("x86-64", ["x86_64", "amd64"], 0x4f68bce3_e8cd_4db1_96e7_fbcaf984b709, 0x2c7357ed_ebd2_46d9_aec1_23d437ec2bf5, 0x41092b05_9fc8_4523_994f_2def0408b176, 0x8484680c_9521_48c6_9c11_b0720656f69e, 0x77ff5f63_e7b6_4633_acf4_1565b864c0e6, 0xe7bb33fb_06cf_4e81_8273_e543b413e2e2),
 ];
 
 /// Types without an architecture: (name, UUID, designator), in table order.

@@ -255,7 +255,9 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         Target::from_file(file, node.clone(), true)
     } else {
         let display = absolute(Path::new(&node)).display().to_string();
-        Target::open(Path::new(&node), display, options.dry_run)
+        // Growing the file with --size= happens even in dry-run mode, so it needs write access.
+        let read_only = options.dry_run && !matches!(options.size, Some(SizeRequest::Bytes(_)));
+        Target::open(Path::new(&node), display, read_only)
             .map_err(|e| fail(e))?
     };
 
@@ -323,7 +325,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         print!("{}", output::table_and_bar(&plan, &render));
     }
 
-    write_changes(&plan, &definitions, &mut target, options)?;
+    let existing = match &state.label {
+        Label::Gpt(table) if !plan.from_scratch => table.partitions.clone(),
+        _ => Vec::new(),
+    };
+    write_changes(&plan, &definitions, &existing, &mut target, options)?;
 
     match options.json {
         JsonMode::Off => {}
@@ -336,6 +342,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 fn write_changes(
     plan: &Plan,
     definitions: &[Definition],
+    existing: &[crate::disk::ExistingPartition],
     target: &mut Target,
     options: &Options,
 ) -> Result<(), Failure> {
@@ -348,7 +355,7 @@ fn write_changes(
         return Ok(());
     }
     tracing::info!("Applying changes to {}.", target.name());
-    apply::apply(plan, definitions, target, options).map_err(fail)?;
+    apply::apply(plan, definitions, existing, target, options).map_err(fail)?;
     tracing::info!("All done.");
     Ok(())
 }

@@ -246,7 +246,8 @@ struct Mismatch {
     report: String,
 }
 
-fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<(), Mismatch> {
+/// Ok(oracle exit status) when identical.
+fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<String, Mismatch> {
     let case = TempDir::new("repart-diffcase");
     let descr = gen_case(seed, &case.path);
     let fail = |report: String| Mismatch { seed, descr: descr.clone(), report };
@@ -266,7 +267,8 @@ fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<(), Mismatch> {
         }
     }
     if report.is_empty() {
-        return Ok(());
+        let st = o.files["status"].as_ref().map(|v| String::from_utf8_lossy(v).trim().to_string());
+        return Ok(st.unwrap_or_default());
     }
     // Oracle's stderr helps to understand the case.
     if let Some(Some(e)) = o.files.get("stderr") {
@@ -313,6 +315,10 @@ fn differential() {
     let t0 = std::time::Instant::now();
     let results = parallel_map(seeds.len(), jobs(), |i| compare_case(seeds[i], &oracle, &ours));
     let mismatches: Vec<&Mismatch> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let mut statuses = std::collections::BTreeMap::<&str, usize>::new();
+    for r in results.iter().filter_map(|r| r.as_ref().ok()) {
+        *statuses.entry(r.as_str()).or_default() += 1;
+    }
     for m in mismatches.iter().take(show) {
         eprintln!("MISMATCH seed {}: {}\n{}", m.seed, m.descr, m.report.lines().map(|l| format!("    {l}\n")).collect::<String>());
     }
@@ -320,10 +326,11 @@ fn differential() {
         eprintln!("... and {} more mismatches (DIFF_SHOW=N to see more)", mismatches.len() - show);
     }
     eprintln!(
-        "differential: compared {} cases against the oracle in {:.1}s: {} identical, {} mismatches{}",
+        "differential: compared {} cases against the oracle in {:.1}s: {} identical (exit status: count {:?}), {} mismatches{}",
         seeds.len(),
         t0.elapsed().as_secs_f64(),
         seeds.len() - mismatches.len(),
+        statuses,
         mismatches.len(),
         if mismatches.is_empty() { String::new() } else { format!(" (seeds: {})", mismatches.iter().map(|m| m.seed.to_string()).collect::<Vec<_>>().join(",")) }
     );

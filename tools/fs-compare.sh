@@ -8,7 +8,8 @@
 #  2. Runs the oracle (`reference-repart`, ldso mode, trixie mkfs tools first on PATH) with
 #     --offline=yes --empty=create --size=auto on a set of definitions covering the scenario
 #     (vfat ESP with CopyFiles to a nested target, squashfs Minimize=guess) plus ext4
-#     (Minimize=guess and fixed size with MakeDirectories), erofs, xfs, btrfs and swap.
+#     (Minimize=guess below the 32M floor and with 24 MiB of data, fixed size with
+#     MakeDirectories and a file source), erofs, xfs, btrfs and swap.
 #  3. Cuts every partition out of the oracle image (offsets from --json=short).
 #  4. Builds the same partitions with our code (the ignored test fs::oracle_harness, using the
 #     oracle's partition UUIDs and sizes), same PATH and SOURCE_DATE_EPOCH.
@@ -40,6 +41,10 @@ for i in 1 2 3 4 5; do
     ln -s "bin/prog$i" "$d/prog-link"
 done
 echo 'root-fs-marker' > "$W/src/rootfs/etc/marker"
+mkdir -p "$W/src/big"
+for i in 1 2 3; do
+    openssl enc -aes-128-ctr -nosalt -pass "pass:big$i" -pbkdf2 -in /dev/zero 2>/dev/null | head -c $((8*1024*1024)) > "$W/src/big/f$i"
+done
 find "$W/src" -exec touch -h -d '2024-01-01 00:00:00 UTC' {} +
 
 def() { cat > "$W/defs/$1.conf"; }
@@ -66,6 +71,14 @@ Format=ext4
 Label=ext4-min
 Minimize=guess
 CopyFiles=$W/src/rootfs:/
+EOF
+def 35-ext4-big <<EOF
+[Partition]
+Type=linux-generic
+Format=ext4
+Label=ext4-big
+Minimize=guess
+CopyFiles=$W/src/big:/
 EOF
 def 40-ext4-data <<EOF
 [Partition]
@@ -119,7 +132,7 @@ echo "== oracle"
 import json, sys, os
 w = sys.argv[1]
 parts = json.load(open(f"{w}/oracle/oracle.json"))
-fmt = {"10-esp": "vfat", "20-nix-store": "squashfs", "30-ext4-min": "ext4", "40-ext4-data": "ext4",
+fmt = {"10-esp": "vfat", "20-nix-store": "squashfs", "30-ext4-min": "ext4", "35-ext4-big": "ext4", "40-ext4-data": "ext4",
        "50-erofs": "erofs", "60-xfs": "xfs", "70-btrfs": "btrfs", "80-swap": "swap"}
 jobs = []
 with open(f"{w}/oracle/parts.txt", "w") as f:

@@ -96,27 +96,6 @@ fn under_root(root: Option<&Path>, path: &Path) -> PathBuf {
     }
 }
 
-/// `stat()` following symlinks; absolute link targets stay inside `root`.
-fn stat_in_root(root: Option<&Path>, path: &Path) -> Option<std::fs::Metadata> {
-    let Some(root) = root else {
-        return std::fs::metadata(path).ok();
-    };
-    let mut current = path.to_path_buf();
-    for _ in 0..32 {
-        let meta = std::fs::symlink_metadata(&current).ok()?;
-        if !meta.file_type().is_symlink() {
-            return Some(meta);
-        }
-        let target = std::fs::read_link(&current).ok()?;
-        current = if target.is_absolute() {
-            under_root(Some(root), &target)
-        } else {
-            current.parent()?.join(target)
-        };
-    }
-    None
-}
-
 /// Names ending in `suffix` in `dir`, minus hidden/backup names (unreadable → none).
 fn list_dir(dir: &Path, suffix: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -131,7 +110,10 @@ fn list_dir(dir: &Path, suffix: &str) -> Vec<String> {
 
 /// The main definition files: first directory wins per name, masks and non-regular
 /// files dropped, sorted by file name.
-pub fn definition_files(dirs: &[PathBuf], root: Option<&Path>) -> Vec<PathBuf> {
+///
+/// Like upstream, the entries are `stat()`ed through the real `/`: an absolute symlink
+/// inside `--root=` is not resolved relative to the root.
+pub fn definition_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut masked: BTreeSet<String> = BTreeSet::new();
     for dir in dirs {
@@ -140,7 +122,7 @@ pub fn definition_files(dirs: &[PathBuf], root: Option<&Path>) -> Vec<PathBuf> {
                 continue;
             }
             let path = dir.join(&name);
-            let Some(meta) = stat_in_root(root, &path) else {
+            let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
             };
             let is_char = meta.file_type().is_char_device();
@@ -170,41 +152,14 @@ pub fn dropin_files(dirs: &[PathBuf], main_name: &str) -> Vec<PathBuf> {
     found.into_values().collect()
 }
 
-fn read(path: &Path, root: Option<&Path>) -> Result<Vec<u8>, ConfigError> {
-    let real = match root {
-        Some(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
-            let meta = stat_in_root(root, path);
-            // Fall back to the plain path when the in-root resolution fails.
-            if meta.is_some() {
-                resolve_in_root(root, path)
-            } else {
-                path.to_path_buf()
-            }
-        }
-        _ => path.to_path_buf(),
-    };
-    std::fs::read(&real).map_err(|e| ConfigError {
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError {
         message: format!(
             "Failed to open configuration file '{}': {}",
             path.display(),
             io_text(&e)
         ),
     })
-}
-
-fn resolve_in_root(root: Option<&Path>, path: &Path) -> PathBuf {
-    let mut current = path.to_path_buf();
-    for _ in 0..32 {
-        let Ok(target) = std::fs::read_link(&current) else {
-            break;
-        };
-        current = if target.is_absolute() {
-            under_root(root, &target)
-        } else {
-            current.parent().map(|p| p.join(&target)).unwrap_or(target)
-        };
-    }
-    current
 }
 
 fn io_text(e: &std::io::Error) -> String {
@@ -231,14 +186,9 @@ pub fn load_definitions(
     sys: &SystemInfo,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Definition>, ConfigError> {
-    let root = if opts.definitions.is_empty() {
-        opts.root.as_deref()
-    } else {
-        None
-    };
     let dirs = search_dirs(opts);
     let mut defs = Vec::new();
-    for main in definition_files(&dirs, root) {
+    for main in definition_files(&dirs) {
         let name = main
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -247,13 +197,13 @@ pub fn load_definitions(
         let mut files = Vec::new();
         if !dropins.iter().any(|d| same_inode(&main, d)) {
             files.push(SourceFile {
-                content: read(&main, root)?,
+                content: read(&main)?,
                 path: main.clone(),
             });
         }
         for d in &dropins {
             files.push(SourceFile {
-                content: read(d, root)?,
+                content: read(d)?,
                 path: d.clone(),
             });
         }

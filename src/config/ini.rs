@@ -46,9 +46,21 @@ pub struct Parsed {
     pub error: Option<ConfigError>,
 }
 
-/// Formats `path:line: message` the way upstream's `log_syntax()` does.
+/// Longest log line upstream emits: `LINE_MAX` (2048) minus the NUL and `MESSAGE=`.
+pub const LOG_LINE_MAX: usize = 2039;
+
+/// Formats `path:line: message` the way upstream's `log_syntax()` does, including its
+/// truncation of overlong lines (cut back to a character boundary).
 pub fn located(path: &str, line: u32, message: &str) -> String {
-    format!("{path}:{line}: {message}")
+    let mut text = format!("{path}:{line}: {message}");
+    if text.len() > LOG_LINE_MAX {
+        let mut cut = LOG_LINE_MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 /// Splits `content` (the file named `path`) into assignments of `section`.

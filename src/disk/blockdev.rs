@@ -161,7 +161,8 @@ pub fn discard(fd: &impl AsRawFd, offset: u64, length: u64) -> io::Result<()> {
     check(unsafe { libc::ioctl(fd.as_raw_fd(), BLKDISCARD as _, range.as_mut_ptr()) })
 }
 
-/// Whether the kernel creates partition devices for this disk: it must allow
+/// Whether the kernel creates partition devices for this disk: the `partscan`
+/// sysfs attribute where the kernel has it (6.x); otherwise the disk must allow
 /// more than one minor (`ext_range` > 1) and not have `GENHD_FL_NO_PART` (0x200)
 /// in its `capability` flags (loop devices attached without `-P`).
 pub fn partition_scanning_enabled(file: &fs::File) -> io::Result<bool> {
@@ -172,6 +173,9 @@ pub fn partition_scanning_enabled(file: &fs::File) -> io::Result<bool> {
     let rdev = md.rdev();
     let dir = format!("/sys/dev/block/{}:{}", libc::major(rdev), libc::minor(rdev));
     let read = |name: &str| fs::read_to_string(format!("{dir}/{name}"));
+    if let Ok(v) = read("partscan") {
+        return Ok(v.trim() == "1");
+    }
     let ext_range: u64 = read("ext_range")?.trim().parse().unwrap_or(0);
     if ext_range <= 1 {
         return Ok(false);
@@ -207,7 +211,12 @@ mod tests {
             let img = dir.path().join("img");
             fs::File::create(&img).ok()?.set_len(size).ok()?;
             let out = Command::new("losetup")
-                .args(["--find", "--show", "--sector-size", &sector_size.to_string()])
+                .args([
+                    "--find",
+                    "--show",
+                    "--sector-size",
+                    &sector_size.to_string(),
+                ])
                 .arg(&img)
                 .output()
                 .ok()?;
@@ -251,7 +260,10 @@ mod tests {
         assert_eq!(lo.sysfs_part(1, "size"), Some(8192));
         resize_partition(&f, 1, 1 << 20, 8 << 20).expect("resize");
         assert_eq!(lo.sysfs_part(1, "size"), Some(16384));
-        assert!(add_partition(&f, 2, 2 << 20, 1 << 20).is_err(), "overlap must fail");
+        assert!(
+            add_partition(&f, 2, 2 << 20, 1 << 20).is_err(),
+            "overlap must fail"
+        );
         delete_partition(&f, 1).expect("delete");
         assert_eq!(lo.sysfs_part(1, "size"), None);
         // Without -P the loop device does not scan partitions.

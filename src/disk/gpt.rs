@@ -142,7 +142,7 @@ fn write_all_at<W: Write + Seek + ?Sized>(
 }
 
 fn check_sector_size(sector_size: u64) -> Result<(), DiskError> {
-    if sector_size < 512 || sector_size > 65536 || !sector_size.is_power_of_two() {
+    if !(512..=65536).contains(&sector_size) || !sector_size.is_power_of_two() {
         return Err(DiskError::InvalidSectorSize { sector_size });
     }
     Ok(())
@@ -628,7 +628,7 @@ pub fn fresh_geometry_with(total_bytes: u64, sector_size: u64, topo: &Topology) 
     let es = entry_array_sectors(DEFAULT_ENTRY_COUNT, ss);
     let phys = topo.physical_sector_size.max(ss);
     let mut grain = DEFAULT_GRAIN.max(topo.optimal_io_size);
-    if grain % phys != 0 {
+    if !grain.is_multiple_of(phys) {
         grain = DEFAULT_GRAIN;
     }
     if total_bytes <= grain.saturating_mul(4) {

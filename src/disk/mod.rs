@@ -102,13 +102,17 @@ pub enum DiskError {
         sector_size: u64,
     },
     /// GPT headers found at offsets matching several sector sizes.
-    #[error("Detected valid partition table at offsets matching multiple sector sizes ({candidates:?}), refusing.")]
+    #[error(
+        "Detected valid partition table at offsets matching multiple sector sizes ({candidates:?}), refusing."
+    )]
     AmbiguousSectorSize {
         /// The sector sizes that matched.
         candidates: Vec<u64>,
     },
     /// A partition lies outside the usable area (or ends before it starts).
-    #[error("Partition {partno} (LBA {first_lba}..={last_lba}) lies outside the usable area {first_usable}..={last_usable}.")]
+    #[error(
+        "Partition {partno} (LBA {first_lba}..={last_lba}) lies outside the usable area {first_usable}..={last_usable}."
+    )]
     PartitionOutOfRange {
         /// 0-based slot.
         partno: u32,
@@ -136,7 +140,9 @@ pub enum DiskError {
         entry_count: u32,
     },
     /// Usable area does not fit the device (or the device is too small for a GPT).
-    #[error("Usable area {first_lba}..={last_lba} does not fit a device of {total_sectors} sectors.")]
+    #[error(
+        "Usable area {first_lba}..={last_lba} does not fit a device of {total_sectors} sectors."
+    )]
     BadUsableRange {
         /// First usable LBA.
         first_lba: u64,

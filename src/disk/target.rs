@@ -298,11 +298,7 @@ impl Target {
         // SAFETY: fallocate on a valid descriptor with mode 0 (allocate and extend).
         let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), 0, 0, len) };
         if rc < 0 {
-            return Err(os_err(
-                "allocate",
-                &self.node,
-                io::Error::last_os_error(),
-            ));
+            return Err(os_err("allocate", &self.node, io::Error::last_os_error()));
         }
         self.total_bytes = new_size;
         Ok(GrowOutcome { from, to: new_size })
@@ -442,7 +438,13 @@ mod tests {
         let p = dir.path().join("img.raw");
         let mut t = open_target(&p, &OpenOptions::for_run(false, true)).expect("create");
         let g = t.grow_by_truncation(8 << 20).expect("grow");
-        assert_eq!(g, GrowOutcome { from: 0, to: 8 << 20 });
+        assert_eq!(
+            g,
+            GrowOutcome {
+                from: 0,
+                to: 8 << 20
+            }
+        );
         assert!(matches!(
             t.grow_by_truncation(1 << 20),
             Err(DiskError::Shrink { .. })
@@ -454,7 +456,10 @@ mod tests {
         assert!(matches!(t.read_label(512).expect("label"), Label::Gpt(_)));
         assert_eq!(t.default_sector_size().expect("probe"), 512);
         // Punching a hole over the primary header makes the reader use the backup.
-        assert_eq!(t.discard(512, 512).expect("discard"), DiscardOutcome::Discarded);
+        assert_eq!(
+            t.discard(512, 512).expect("discard"),
+            DiscardOutcome::Discarded
+        );
         assert!(matches!(t.read_label(512).expect("label"), Label::Gpt(_)));
         let g = t.grow_by_allocation(9 << 20).expect("alloc");
         assert_eq!(g.to, 9 << 20);
@@ -467,7 +472,10 @@ mod tests {
     fn shared_locks_coexist_exclusive_blocks() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("img.raw");
-        File::create(&p).expect("create").set_len(1 << 20).expect("len");
+        File::create(&p)
+            .expect("create")
+            .set_len(1 << 20)
+            .expect("len");
         let a = open_target(&p, &OpenOptions::for_run(true, false)).expect("a");
         let b = open_target(&p, &OpenOptions::for_run(true, false)).expect("b");
         assert_eq!(a.node, fs::canonicalize(&p).expect("canon"));

@@ -26,11 +26,6 @@ impl SparseDisk {
         }
     }
 
-    /// Size in bytes.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
     /// Changes the size (growing keeps the content, like `truncate -s`).
     pub fn set_len(&mut self, len: u64) {
         self.len = len;

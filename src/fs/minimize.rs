@@ -2,14 +2,13 @@
 //!
 //! Read-only file systems are built directly into a temporary file, whose size is the
 //! answer. Writable ones (`guess`) are built in a 1 TiB sparse file with a random UUID; the
-//! allocated bytes A give the size `round_up(A + A/2, grain)` (xfs: `2A`), at least the file
+//! bytes holding data A (`SEEK_DATA`/`SEEK_HOLE`, as upstream measures: mke2fs' 1 GiB journal
+//! is only reserved with `FALLOC_FL_ZERO_RANGE` and does not count) give the size `round_up(A + A/2, grain)` (xfs: `2A`), at least the file
 //! system's minimum; the file is then emptied, resized and built again with the real UUID.
-
-use std::os::unix::fs::MetadataExt;
 
 use uuid::Uuid;
 
-use super::{FormatJob, FsError, mkfs, tree};
+use super::{FormatJob, FsError, mkfs, sys, tree};
 use crate::size::{format_bytes, round_up};
 
 /// A minimized file system image: becomes the partition's CopyBlocks source, and its size
@@ -86,7 +85,8 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
     let source = tree::prepare(job)?;
     // A random UUID for the throw-away build, as upstream does.
     mkfs::make_filesystem(job, &path, source.as_ref(), Uuid::new_v4())?;
-    let allocated = stat("")?.blocks() * 512;
+    let allocated = sys::data_bytes(&file)
+        .map_err(|e| FsError::io("Failed to determine allocated size of temporary file", e))?;
     let size = guess_size(fstype, allocated, job.grain);
     tracing::info!(
         "Minimal partition size of {fstype} filesystem of partition {} is {}",

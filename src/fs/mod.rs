@@ -16,8 +16,8 @@
 
 pub mod label;
 pub mod minimize;
-mod oracle_harness;
 pub mod mkfs;
+mod oracle_harness;
 pub mod stage;
 mod sys;
 pub mod tree;

@@ -15,7 +15,14 @@ mod tests {
     use crate::gpt_types::PartitionType;
 
     fn strings(v: &serde_json::Value, key: &str) -> Vec<String> {
-        v[key].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn pairs(v: &serde_json::Value, key: &str) -> Vec<(String, String)> {
@@ -32,24 +39,42 @@ mod tests {
     #[test]
     #[ignore]
     fn build_jobs() {
-        let (Some(jobs), Some(out)) = (std::env::var_os("FS_HARNESS_JOBS"), std::env::var_os("FS_HARNESS_OUT")) else {
+        let (Some(jobs), Some(out)) = (
+            std::env::var_os("FS_HARNESS_JOBS"),
+            std::env::var_os("FS_HARNESS_OUT"),
+        ) else {
             return;
         };
-        let _ = tracing_subscriber::fmt().without_time().with_target(false).with_level(false).with_writer(std::io::stderr).try_init();
+        let _ = tracing_subscriber::fmt()
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+            .with_writer(std::io::stderr)
+            .try_init();
         let out = PathBuf::from(out);
-        let jobs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(jobs).unwrap()).unwrap();
+        let jobs: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(jobs).unwrap()).unwrap();
         let env = FsEnv::from_process_env();
         let mut report = String::new();
         for j in jobs.as_array().unwrap() {
             let name = j["name"].as_str().unwrap();
-            let t = PartitionType { uuid: uuid::Uuid::nil(), name: None, designator: None, arch: None };
+            let t = PartitionType {
+                uuid: uuid::Uuid::nil(),
+                name: None,
+                designator: None,
+                arch: None,
+            };
             let mut d = Definition::new(PathBuf::from(format!("/defs/{name}.conf")), t);
             d.format = j["format"].as_str().map(str::to_owned);
             d.copy_files = pairs(j, "copy_files");
             d.make_symlinks = pairs(j, "make_symlinks");
             d.make_directories = strings(j, "make_directories");
             d.exclude_files = strings(j, "exclude_files");
-            d.minimize = if j["minimize"].as_bool().unwrap_or(false) { Minimize::Guess } else { Minimize::Off };
+            d.minimize = if j["minimize"].as_bool().unwrap_or(false) {
+                Minimize::Guess
+            } else {
+                Minimize::Off
+            };
             let label = j["label"].as_str().unwrap_or("");
             let uuid = uuid::Uuid::parse_str(j["uuid"].as_str().unwrap()).unwrap();
             let hint = format!("{name}.conf");

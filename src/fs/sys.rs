@@ -123,3 +123,32 @@ pub fn now_secs() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// Bytes of `file` that hold data, walking `SEEK_DATA`/`SEEK_HOLE` (unwritten extents, such
+/// as mke2fs' zeroed journal, count as holes on the usual host file systems).
+pub fn data_bytes(file: &std::fs::File) -> io::Result<u64> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let size = file.metadata()?.len() as libc::off_t;
+    let (mut offset, mut total) = (0 as libc::off_t, 0u64);
+    while offset < size {
+        // SAFETY: plain lseek on a descriptor we own.
+        let start = unsafe { libc::lseek(fd, offset, libc::SEEK_DATA) };
+        if start < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::ENXIO) {
+                Ok(total)
+            } else {
+                Err(e)
+            };
+        }
+        // SAFETY: as above.
+        let end = unsafe { libc::lseek(fd, start, libc::SEEK_HOLE) };
+        if end < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        total += (end - start) as u64;
+        offset = end;
+    }
+    Ok(total)
+}

@@ -2,7 +2,6 @@
 //! which part of the device each partition covers, then one legend line per partition
 //! (the last partition is labelled first).
 
-use unicode_width::UnicodeWidthStr;
 
 use crate::output::RenderOptions;
 use crate::output::cells::{glyphs, hint};
@@ -88,7 +87,7 @@ pub(crate) fn bar_and_legend(plan: &Plan, opts: &RenderOptions) -> String {
             match &line[k] {
                 Some(s) => {
                     out.push_str(s);
-                    k += UnicodeWidthStr::width(s.as_str()).max(1);
+                    k += super::width::str_width(s.as_str()).max(1);
                 }
                 None => {
                     out.push(' ');

@@ -13,6 +13,7 @@ mod bar;
 mod cells;
 mod json;
 mod table;
+mod width;
 
 use crate::plan::Plan;
 

@@ -3,7 +3,6 @@
 //! cells, trailing spaces stripped only in the last column, and — on a terminal —
 //! narrowing to the terminal width with `…` ellipsizing and ANSI colors.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Grey: `-` labels and empty cells.
 pub(crate) const GREY: &str = "\x1b[0;38:5:245m";
@@ -56,12 +55,12 @@ pub(crate) struct Style {
 
 /// Display width of one line.
 fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    super::width::str_width(s)
 }
 
 /// Display width of one character (control characters count 0).
 fn char_width(c: char) -> usize {
-    UnicodeWidthChar::width(c).unwrap_or(0)
+    super::width::char_width(c)
 }
 
 /// Shortens `s` to at most `new_width` columns, ellipsis at the end like upstream's

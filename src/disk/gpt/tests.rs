@@ -9,7 +9,6 @@ use proptest::prelude::*;
 use super::*;
 use crate::disk::testutil::{Dump, SfPart, Sfdisk, SparseDisk, gpt_regions};
 
-
 const ESP_LABEL: &str = "Ünïcødé-☃-😀";
 
 fn entry_from_sf(p: &SfPart) -> NewEntry {
@@ -61,7 +60,11 @@ fn fresh_tables_are_byte_identical_to_oracle() {
         let ss = dump.ss;
         let mut disk = dump.to_disk();
 
-        assert_eq!(probe_sector_size(&mut disk).expect("probe"), Some(ss), "{name}");
+        assert_eq!(
+            probe_sector_size(&mut disk).expect("probe"),
+            Some(ss),
+            "{name}"
+        );
         let info = gpt_info(read_gpt(&mut disk, dump.total, ss).expect("read"));
         assert_eq!(info.used, HeaderUsed::Primary, "{name}");
         assert_eq!(info.backup_problem, None, "{name}");
@@ -141,7 +144,11 @@ fn extend_table_is_byte_identical_to_oracle() {
     // No GPT: nothing happens.
     let mut blank = SparseDisk::new(1 << 20);
     extend_table(&mut blank, 1 << 20, 512).expect("extend");
-    assert!(blank.nonzero_sectors(512, &gpt_regions(512, &[1 << 20])).is_empty());
+    assert!(
+        blank
+            .nonzero_sectors(512, &gpt_regions(512, &[1 << 20]))
+            .is_empty()
+    );
 }
 
 fn sample_table(total: u64, ss: u64) -> NewTable {
@@ -248,7 +255,9 @@ fn patch_entry(c: &mut Cursor<Vec<u8>>, ss: u64, total: u64, slot: usize, f: imp
         let a = (arr * ss) as usize;
         f(&mut buf[a + slot * 128..a + slot * 128 + 128]);
         let crc = crc32(&buf[a..a + 128 * 128]);
-        patch_header(c, ss, hdr, |h| h[88..92].copy_from_slice(&crc.to_le_bytes()));
+        patch_header(c, ss, hdr, |h| {
+            h[88..92].copy_from_slice(&crc.to_le_bytes())
+        });
     }
 }
 
@@ -299,9 +308,15 @@ fn labels_other_and_none() {
     c.get_mut()[508..510].copy_from_slice(&[0xDA, 0xBE]);
     assert_eq!(read_label(&mut c, 1 << 20, ss).expect("read"), Label::Other);
     // Blank, empty and shorter-than-a-sector devices.
-    assert_eq!(read_label(&mut cursor(1 << 20), 1 << 20, ss).expect("r"), Label::None);
+    assert_eq!(
+        read_label(&mut cursor(1 << 20), 1 << 20, ss).expect("r"),
+        Label::None
+    );
     assert_eq!(read_label(&mut cursor(0), 0, ss).expect("r"), Label::None);
-    assert_eq!(read_label(&mut cursor(100), 100, ss).expect("r"), Label::None);
+    assert_eq!(
+        read_label(&mut cursor(100), 100, ss).expect("r"),
+        Label::None
+    );
     // A hybrid MBR still carries the GPT.
     let mut c = c0.clone();
     c.get_mut()[462 + 4] = 0x83;
@@ -316,12 +331,30 @@ fn hostile_headers_are_rejected_not_trusted() {
     let last = total / ss - 1;
     type Patch = fn(&mut [u8]);
     let cases: [(Patch, HeaderProblem); 6] = [
-        (|h| h[80..84].copy_from_slice(&u32::MAX.to_le_bytes()), HeaderProblem::BadEntryCount(u32::MAX)),
-        (|h| h[80..84].copy_from_slice(&0u32.to_le_bytes()), HeaderProblem::BadEntryCount(0)),
-        (|h| h[84..88].copy_from_slice(&0u32.to_le_bytes()), HeaderProblem::BadEntrySize(0)),
-        (|h| h[12..16].copy_from_slice(&600u32.to_le_bytes()), HeaderProblem::BadHeaderSize(600)),
-        (|h| h[48..56].copy_from_slice(&u64::MAX.to_le_bytes()), HeaderProblem::BadUsableRange),
-        (|h| h[72..80].copy_from_slice(&(u64::MAX - 3).to_le_bytes()), HeaderProblem::EntryArrayOutOfRange),
+        (
+            |h| h[80..84].copy_from_slice(&u32::MAX.to_le_bytes()),
+            HeaderProblem::BadEntryCount(u32::MAX),
+        ),
+        (
+            |h| h[80..84].copy_from_slice(&0u32.to_le_bytes()),
+            HeaderProblem::BadEntryCount(0),
+        ),
+        (
+            |h| h[84..88].copy_from_slice(&0u32.to_le_bytes()),
+            HeaderProblem::BadEntrySize(0),
+        ),
+        (
+            |h| h[12..16].copy_from_slice(&600u32.to_le_bytes()),
+            HeaderProblem::BadHeaderSize(600),
+        ),
+        (
+            |h| h[48..56].copy_from_slice(&u64::MAX.to_le_bytes()),
+            HeaderProblem::BadUsableRange,
+        ),
+        (
+            |h| h[72..80].copy_from_slice(&(u64::MAX - 3).to_le_bytes()),
+            HeaderProblem::EntryArrayOutOfRange,
+        ),
     ];
     for (patch, problem) in cases {
         let mut c = c0.clone();
@@ -340,7 +373,10 @@ fn hostile_headers_are_rejected_not_trusted() {
             patch(&mut c.get_mut()[(last * ss) as usize..(last * ss) as usize + 92]);
         }
         match read_gpt(&mut c, total, ss).expect("read") {
-            GptProbe::Other { primary_problem, backup_problem } => {
+            GptProbe::Other {
+                primary_problem,
+                backup_problem,
+            } => {
                 assert_eq!(primary_problem, Some(problem));
                 assert!(backup_problem.is_some());
             }
@@ -349,7 +385,9 @@ fn hostile_headers_are_rejected_not_trusted() {
     }
     // MyLBA mismatch.
     let mut c = c0.clone();
-    patch_header(&mut c, ss, 1, |h| h[24..32].copy_from_slice(&5u64.to_le_bytes()));
+    patch_header(&mut c, ss, 1, |h| {
+        h[24..32].copy_from_slice(&5u64.to_le_bytes())
+    });
     let info = gpt_info(read_gpt(&mut c, total, ss).expect("read"));
     assert_eq!(info.primary_problem, Some(HeaderProblem::WrongMyLba(5)));
 }
@@ -361,12 +399,19 @@ fn inconsistent_entries_with_valid_crcs_are_errors() {
         // Partition 2 ends beyond the last usable LBA.
         let mut c = c0.clone();
         let beyond = t.last_lba + 1;
-        patch_entry(&mut c, ss, total, 2, |e| e[40..48].copy_from_slice(&beyond.to_le_bytes()));
+        patch_entry(&mut c, ss, total, 2, |e| {
+            e[40..48].copy_from_slice(&beyond.to_le_bytes())
+        });
         let err = read_label(&mut c, total, ss).expect_err("out of range");
-        assert!(matches!(err, DiskError::PartitionOutOfRange { partno: 2, .. }), "{err}");
+        assert!(
+            matches!(err, DiskError::PartitionOutOfRange { partno: 2, .. }),
+            "{err}"
+        );
         // Start after end.
         let mut c = c0.clone();
-        patch_entry(&mut c, ss, total, 0, |e| e[32..40].copy_from_slice(&u64::MAX.to_le_bytes()));
+        patch_entry(&mut c, ss, total, 0, |e| {
+            e[32..40].copy_from_slice(&u64::MAX.to_le_bytes())
+        });
         assert!(matches!(
             read_label(&mut c, total, ss),
             Err(DiskError::PartitionOutOfRange { partno: 0, .. })
@@ -374,10 +419,18 @@ fn inconsistent_entries_with_valid_crcs_are_errors() {
         // Slot 5 overlapping slot 0.
         let mut c = c0.clone();
         let start = t.entries[0].last_lba;
-        patch_entry(&mut c, ss, total, 5, |e| e[32..40].copy_from_slice(&start.to_le_bytes()));
+        patch_entry(&mut c, ss, total, 5, |e| {
+            e[32..40].copy_from_slice(&start.to_le_bytes())
+        });
         let err = read_label(&mut c, total, ss).expect_err("overlap");
-        assert!(matches!(err, DiskError::PartitionsOverlap { a: 0, b: 5 }), "{err}");
-        assert_eq!(err.at("/tmp/x.raw").to_string(), "/tmp/x.raw: Partitions 0 and 5 overlap.");
+        assert!(
+            matches!(err, DiskError::PartitionsOverlap { a: 0, b: 5 }),
+            "{err}"
+        );
+        assert_eq!(
+            err.at("/tmp/x.raw").to_string(),
+            "/tmp/x.raw: Partitions 0 and 5 overlap."
+        );
     }
 }
 
@@ -418,11 +471,13 @@ fn protective_mbr_rewrite_follows_libfdisk() {
     let canonical = c0.get_ref()[446..512].to_vec();
     assert_eq!(
         &canonical[..16],
-        &[0, 0, 2, 0, 0xEE, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0xFF, 0x3F, 0, 0]
+        &[
+            0, 0, 2, 0, 0xEE, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0xFF, 0x3F, 0, 0
+        ]
     );
 
     let mut with_boot = c0.clone();
-    with_boot.get_mut()[..11].copy_from_slice(b"\xeb\x63\x90HELLOBO");
+    with_boot.get_mut()[..10].copy_from_slice(b"\xeb\x63\x90HELLOBO");
     with_boot.get_mut()[440..446].copy_from_slice(&[0x11, 0x22, 0x33, 0x44, 0x55, 0x66]);
     // EE record in slot 1 with a boot flag: rewritten to slot 0.
     with_boot.get_mut()[446..462].fill(0);
@@ -442,8 +497,9 @@ fn protective_mbr_rewrite_follows_libfdisk() {
 
     // Hybrid: untouched.
     let mut hybrid = c0.clone();
-    hybrid.get_mut()[462..478]
-        .copy_from_slice(&[0, 0xAA, 0xBB, 0xCC, 0x83, 0xDD, 0xEE, 0xFF, 1, 2, 3, 4, 5, 6, 7, 8]);
+    hybrid.get_mut()[462..478].copy_from_slice(&[
+        0, 0xAA, 0xBB, 0xCC, 0x83, 0xDD, 0xEE, 0xFF, 1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
     hybrid.get_mut()[458..462].copy_from_slice(&8u32.to_le_bytes());
     let mut c = hybrid.clone();
     write_table(&mut c, total, ss, &existing).expect("write");
@@ -467,7 +523,7 @@ fn probe_sector_size_cases() {
         Err(DiskError::AmbiguousSectorSize { ref candidates }) if candidates == &[1024, 4096]
     ));
     // Wrong revision is not a hit (no CRC check though).
-    c.get_mut()[1024 + 8] = 0;
+    c.get_mut()[1024 + 10] = 0;
     assert_eq!(probe_sector_size(&mut c).expect("p"), Some(4096));
 }
 
@@ -514,8 +570,14 @@ fn write_validation() {
         let err = write_table(&mut cursor(total), total, ss, &t).expect_err(want);
         assert!(err.to_string().contains(want), "{err} !~ {want}");
     };
-    check(&|t| t.entries[1].first_lba = t.entries[0].last_lba, "overlap");
-    check(&|t| t.entries[1].last_lba = t.last_lba + 1, "outside the usable area");
+    check(
+        &|t| t.entries[1].first_lba = t.entries[0].last_lba,
+        "overlap",
+    );
+    check(
+        &|t| t.entries[1].last_lba = t.last_lba + 1,
+        "outside the usable area",
+    );
     check(&|t| t.entries[1].partno = 0, "used twice");
     check(&|t| t.entries[1].partno = 128, "exceeds");
     check(&|t| t.entries[1].type_uuid = Uuid::nil(), "nil type");
@@ -523,7 +585,10 @@ fn write_validation() {
     check(&|t| t.first_lba = 33, "does not fit");
     check(&|t| t.entry_count = 0, "Invalid number");
     let err = write_table(&mut cursor(total), total, 768, &base).expect_err("ss");
-    assert!(matches!(err, DiskError::InvalidSectorSize { sector_size: 768 }));
+    assert!(matches!(
+        err,
+        DiskError::InvalidSectorSize { sector_size: 768 }
+    ));
     // A device too small for two copies of the table.
     let tiny = NewTable::fresh(Uuid::nil(), 30 * 512, 512);
     assert!(write_table(&mut cursor(30 * 512), 30 * 512, 512, &tiny).is_err());

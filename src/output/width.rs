@@ -1,0 +1,37 @@
+//! Terminal column widths the way upstream counts them: every code point takes one
+//! column, or two when it is "wide". Upstream's wide table predates emoji
+//! presentation, so the emoticons block (U+1F5FB–U+1F64F) counts as narrow there
+//! (its own test suite notes this), and combining marks count as one column.
+
+use unicode_width::UnicodeWidthChar;
+
+/// Columns one character takes.
+pub fn char_width(c: char) -> usize {
+    let code = u32::from(c);
+    if (0x1F5FB..=0x1F64F).contains(&code) {
+        return 1;
+    }
+    match UnicodeWidthChar::width(c) {
+        Some(2) => 2,
+        _ => 1,
+    }
+}
+
+/// Columns a string takes.
+pub fn str_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_like_upstream() {
+        assert_eq!(str_width("abc"), 3);
+        // Observed in upstream 257's table: the label "Wurzel-äöü-€-😀" is 15 columns.
+        assert_eq!(str_width("Wurzel-äöü-€-😀"), 15);
+        assert_eq!(str_width("日本"), 4);
+        assert_eq!(str_width("🐱"), 2);
+    }
+}
