@@ -319,7 +319,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 
     let render = render_options(options, target.name());
     if options.json == JsonMode::Off && options.pretty != Some(false) {
-        if plan.partitions.is_empty() {
+        if plan.partitions.is_empty() && plan.dropped == 0 {
             tracing::info!("Empty partition table.");
         }
         print!("{}", output::table_and_bar(&plan, &render));

@@ -7,7 +7,8 @@
 #     src/nix with 5 x 700 KiB incompressible programs, src/rootfs), mtimes 2024-01-01.
 #  2. Runs the oracle (`reference-repart`, ldso mode, trixie mkfs tools first on PATH) with
 #     --offline=yes --empty=create --size=auto on a set of definitions covering the scenario
-#     (vfat ESP with CopyFiles to a nested target, squashfs Minimize=guess) plus ext4
+#     (vfat ESP with CopyFiles to a nested target, squashfs Minimize=guess from one directory,
+#     from one CopyFiles= line per store path, and with hard links across pairs) plus ext4
 #     (Minimize=guess below the 32M floor and with 24 MiB of data, fixed size with
 #     MakeDirectories and a file source), erofs, xfs, btrfs and swap.
 #  3. Cuts every partition out of the oracle image (offsets from --json=short).
@@ -45,6 +46,10 @@ mkdir -p "$W/src/big"
 for i in 1 2 3; do
     openssl enc -aes-128-ctr -nosalt -pass "pass:big$i" -pbkdf2 -in /dev/zero 2>/dev/null | head -c $((8*1024*1024)) > "$W/src/big/f$i"
 done
+# hard links shared between two CopyFiles= pairs (like an optimised Nix store)
+mkdir -p "$W/src/linked/a" "$W/src/linked/b"
+cp /usr/share/common-licenses/GPL-3 "$W/src/linked/a/COPYING"; ln "$W/src/linked/a/COPYING" "$W/src/linked/b/COPYING"
+ln "$W/src/linked/a/COPYING" "$W/src/linked/a/COPYING.again"
 find "$W/src" -exec touch -h -d '2024-01-01 00:00:00 UTC' {} +
 
 def() { cat > "$W/defs/$1.conf"; }
@@ -63,6 +68,23 @@ Format=squashfs
 Label=nix-store
 Minimize=guess
 CopyFiles=$W/src/nix:/
+EOF
+def 25-nix-multi <<EOF
+[Partition]
+Type=linux-generic
+Format=squashfs
+Label=nix-multi
+Minimize=guess
+$(for d in "$W"/src/nix/*; do echo "CopyFiles=$d:/${d##*/}"; done)
+EOF
+def 26-linked <<EOF
+[Partition]
+Type=linux-generic
+Format=squashfs
+Label=linked
+Minimize=guess
+CopyFiles=$W/src/linked/a:/a
+CopyFiles=$W/src/linked/b:/b
 EOF
 def 30-ext4-min <<EOF
 [Partition]
@@ -132,7 +154,7 @@ echo "== oracle"
 import json, sys, os
 w = sys.argv[1]
 parts = json.load(open(f"{w}/oracle/oracle.json"))
-fmt = {"10-esp": "vfat", "20-nix-store": "squashfs", "30-ext4-min": "ext4", "35-ext4-big": "ext4", "40-ext4-data": "ext4",
+fmt = {"10-esp": "vfat", "20-nix-store": "squashfs", "25-nix-multi": "squashfs", "26-linked": "squashfs", "30-ext4-min": "ext4", "35-ext4-big": "ext4", "40-ext4-data": "ext4",
        "50-erofs": "erofs", "60-xfs": "xfs", "70-btrfs": "btrfs", "80-swap": "swap"}
 jobs = []
 with open(f"{w}/oracle/parts.txt", "w") as f:
@@ -189,10 +211,10 @@ while read -r name off size; do
         if diff -r "$W/oracle/$name.x" "$W/ours/$name.x" > /dev/null; then ok "$name" "file contents" same; else bad "$name" "file contents"; fi
         mdir -/ -i "$W/ours/$name.img" :: | grep -E 'BOOT|EFI' | head -3 | sed 's/^/      ours: /'
         mdir -/ -i "$W/oracle/$name.img" :: | grep -E 'BOOT|EFI' | head -3 | sed 's/^/    oracle: /' ;;
-    20-nix-store)
+    2[0-9]-*)
         for s in oracle ours; do unsquashfs -lln "$W/$s/$name.img" > "$W/$s/$name.ls"; done
         samefile "$name" "unsquashfs -lln" "$W/oracle/$name.ls" "$W/ours/$name.ls" ;;
-    30-*|40-*)
+    30-*|35-*|40-*)
         for s in oracle ours; do
             debugfs -R "rdump / $W/$s/$name.x" "$W/$s/$name.img" 2>/dev/null; mkdir -p "$W/$s/$name.x"
             debugfs -R "rdump / $W/$s/$name.x" "$W/$s/$name.img" > /dev/null 2>&1
@@ -217,8 +239,10 @@ while read -r name off size; do
     esac
 done < "$W/oracle/parts.txt"
 echo "== log lines (oracle stderr vs ours, mkfs tool output filtered)"
-grep -E '^(Pre-populating|Preparing|Ready|Minimal|.* successfully formatted)' "$W/oracle/oracle.stderr" | sed 's#/var/tmp/[^ ]*#NODE#' > "$W/oracle/log.txt"
-grep -E '^(Pre-populating|Preparing|Ready|Minimal|.* successfully formatted)' "$W/ours/cargo.log" | sed 's#/var/tmp/[^ ]*#NODE#; s#'"$W"'/ours/[^ ]*#NODE#' > "$W/ours/log.txt"
+# The first build of a writable Minimize=guess partition uses a random UUID: mask it.
+mask_random() { awk '/^Pre-populating (ext|xfs|btrfs|vfat|f2fs)/ {r=1} r && /successfully formatted/ {sub(/uuid [0-9a-f-]+/, "uuid RANDOM"); r=0} {print}'; }
+grep -E '^(Pre-populating|Preparing|Ready|Minimal|.* successfully formatted)' "$W/oracle/oracle.stderr" | sed 's#/var/tmp/[^ ]*#NODE#' | mask_random > "$W/oracle/log.txt"
+grep -E '^(Pre-populating|Preparing|Ready|Minimal|.* successfully formatted)' "$W/ours/cargo.log" | sed 's#/var/tmp/[^ ]*#NODE#; s#'"$W"'/ours/[^ ]*#NODE#' | mask_random > "$W/ours/log.txt"
 sort -o "$W/oracle/log.txt" "$W/oracle/log.txt"; sort -o "$W/ours/log.txt" "$W/ours/log.txt"
 samefile all "log lines (sorted)" "$W/oracle/log.txt" "$W/ours/log.txt"
 echo "sizes/timings: $(tr '\n' ';' < "$W/ours/sizes.txt")"

@@ -103,25 +103,23 @@ pub fn finish(
         split_name,
     } = draft;
     // 1. Filtered types are dropped without any further checks.
-    if let Some(filter) = &opts.partition_filter {
-        if filter.excludes(def.partition_type.uuid) {
-            return Ok(None);
-        }
+    if let Some(filter) = &opts.partition_filter
+        && filter.excludes(def.partition_type.uuid)
+    {
+        return Ok(None);
     }
     // 2./3. Min above max.
-    if let (Some(min), Some(max)) = (def.size_min, def.size_max) {
-        if min > max {
-            return Err(refuse(
-                &def,
-                "SizeMinBytes= larger than SizeMaxBytes=, refusing.",
-            ));
-        }
+    if let (Some(min), Some(max)) = (def.size_min, def.size_max)
+        && min > max
+    {
+        let message = "SizeMinBytes= larger than SizeMaxBytes=, refusing.";
+        return Err(refuse(&def, message));
     }
-    if let (Some(min), Some(max)) = (def.padding_min, def.padding_max) {
-        if min > max {
-            let message = "PaddingMinBytes= larger than PaddingMaxBytes=, refusing.";
-            return Err(refuse(&def, message));
-        }
+    if let (Some(min), Some(max)) = (def.padding_min, def.padding_max)
+        && min > max
+    {
+        let message = "PaddingMinBytes= larger than PaddingMaxBytes=, refusing.";
+        return Err(refuse(&def, message));
     }
     // 4. Type is required.
     if !has_type {
@@ -225,11 +223,11 @@ pub fn finish(
     }
     // 17. (Subvolumes= with --offline=yes) is not refused by 257.13, the oracle.
     // 18. DefaultSubvolume= must name a subvolume.
-    if let Some(default) = &def.default_subvolume {
-        if !def.subvolumes.iter().any(|(p, _)| p == default) {
-            let message = "DefaultSubvolume= must be one of the paths in Subvolumes=.";
-            return Err(refuse(&def, message));
-        }
+    if let Some(default) = &def.default_subvolume
+        && !def.subvolumes.iter().any(|(p, _)| p == default)
+    {
+        let message = "DefaultSubvolume= must be one of the paths in Subvolumes=.";
+        return Err(refuse(&def, message));
     }
     // 19. SupplementFor= syntax and compatibility.
     if let Some(target) = &def.supplement_for {
@@ -264,21 +262,20 @@ pub fn finish(
         Some(s) => Some(s.to_string()),
     };
     // 23. Per-designator file system override.
-    if let Some(d) = designator.filter(|_| def.partition_type.has_filesystem()) {
-        if let Some(o) = opts.fstype_override_by_designator.get(&d.env_suffix()) {
-            if def.format.as_deref() != Some(o.as_str()) {
-                let current = def.format.as_deref().unwrap_or("(null)");
-                let message = format!(
-                    "Overriding defined file system type '{current}' for '{}' partition with '{o}'.",
-                    d.name()
-                );
-                diags.push(Diagnostic {
-                    level: Level::Notice,
-                    message: located(&def.path.display().to_string(), 1, &message),
-                });
-                def.format = Some(o.clone());
-            }
-        }
+    if let Some(d) = designator.filter(|_| def.partition_type.has_filesystem())
+        && let Some(o) = opts.fstype_override_by_designator.get(&d.env_suffix())
+        && def.format.as_deref() != Some(o.as_str())
+    {
+        let current = def.format.as_deref().unwrap_or("(null)");
+        let message = format!(
+            "Overriding defined file system type '{current}' for '{}' partition with '{o}'.",
+            d.name()
+        );
+        diags.push(Diagnostic {
+            level: Level::Notice,
+            message: located(&def.path.display().to_string(), 1, &message),
+        });
+        def.format = Some(o.clone());
     }
     Ok(Some(def))
 }
@@ -407,3 +404,7 @@ fn ranges_compatible(
         _ => true,
     }
 }
+
+#[cfg(test)]
+#[path = "definition_tests.rs"]
+mod tests;

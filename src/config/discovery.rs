@@ -81,7 +81,18 @@ pub fn normalize_definition_dirs(raw: &[PathBuf], cwd: &Path) -> Vec<PathBuf> {
 /// under `--root=`.
 pub fn search_dirs(opts: &LoadOptions) -> Vec<PathBuf> {
     if !opts.definitions.is_empty() {
-        return opts.definitions.clone();
+        // Duplicates keep their first position; empty values are no-ops.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for d in opts
+            .definitions
+            .iter()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if !dirs.contains(d) {
+                dirs.push(d.clone());
+            }
+        }
+        return dirs;
     }
     DEFAULT_DIRS
         .iter()
@@ -213,4 +224,217 @@ pub fn load_definitions(
     }
     definition::cross_check(&defs)?;
     Ok(defs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keys::tests::sys;
+    use super::*;
+
+    const L: &str = "[Partition]\nType=linux-generic\n";
+
+    fn write(path: &Path, text: &str) {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn load(opts: &LoadOptions) -> (Result<Vec<Definition>, ConfigError>, Vec<String>) {
+        let mut diags = Vec::new();
+        let r = load_definitions(opts, &sys(), &mut diags);
+        (r, diags.into_iter().map(|d| d.message).collect())
+    }
+
+    fn labels(defs: &[Definition]) -> Vec<(String, String)> {
+        defs.iter()
+            .map(|d| (d.file_name(), d.label.clone().unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn hidden_and_backup_names() {
+        for n in [
+            ".x.conf",
+            "lost+found",
+            "aquota.user",
+            "x.conf~",
+            "x.conf.rpmnew",
+            "x.dpkg-old",
+            "x.swp",
+        ] {
+            assert!(hidden_or_backup(n), "{n}");
+        }
+        for n in ["x.conf", "rpmnew", "a.b.conf"] {
+            assert!(!hidden_or_backup(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn normalizes_definition_dirs() {
+        let raw = [
+            PathBuf::from("d"),
+            PathBuf::from(""),
+            PathBuf::from("/x/./y/../z/"),
+            PathBuf::from("/w/d"),
+        ];
+        assert_eq!(
+            normalize_definition_dirs(&raw, Path::new("/w")),
+            vec![PathBuf::from("/w/d"), PathBuf::from("/x/z")]
+        );
+    }
+
+    #[test]
+    fn default_dirs_under_root() {
+        let opts = LoadOptions {
+            root: Some("/r".into()),
+            ..LoadOptions::default()
+        };
+        assert_eq!(search_dirs(&opts)[0], PathBuf::from("/r/etc/repart.d"));
+        assert_eq!(
+            search_dirs(&LoadOptions::default())[3],
+            PathBuf::from("/usr/lib/repart.d")
+        );
+        let defs = LoadOptions {
+            root: Some("/r".into()),
+            definitions: vec!["/d".into()],
+            ..LoadOptions::default()
+        };
+        assert_eq!(search_dirs(&defs), vec![PathBuf::from("/d")]);
+        let dup = LoadOptions {
+            definitions: vec!["/d".into(), "/e".into(), "/d".into()],
+            ..LoadOptions::default()
+        };
+        assert_eq!(
+            search_dirs(&dup),
+            vec![PathBuf::from("/d"), PathBuf::from("/e")]
+        );
+    }
+
+    #[test]
+    fn override_mask_order_and_dropins() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        write(&a.join("20-x.conf"), &format!("{L}Label=a20\n"));
+        write(&b.join("20-x.conf"), &format!("{L}Label=b20\n"));
+        write(
+            &a.join("20-x.conf.d/10-l.conf"),
+            "[Partition]\nLabel=a-drop1\n",
+        );
+        write(
+            &b.join("20-x.conf.d/10-l.conf"),
+            "[Partition]\nLabel=b-drop1\n",
+        );
+        write(
+            &b.join("20-x.conf.d/20-l.conf"),
+            "[Partition]\nLabel=b-drop2\n",
+        );
+        write(
+            &b.join("20-x.conf.d/.30-h.conf"),
+            "[Partition]\nLabel=hidden\n",
+        );
+        write(&a.join("10-m.conf"), "");
+        write(&b.join("10-m.conf"), &format!("{L}Label=masked\n"));
+        std::os::unix::fs::symlink("/dev/null", a.join("30-n.conf")).unwrap();
+        write(&b.join("30-n.conf"), &format!("{L}Label=nullmasked\n"));
+        write(&b.join("50-b.conf~"), &format!("{L}Label=bak\n"));
+        write(&b.join("50-b.txt"), &format!("{L}Label=txt\n"));
+        std::fs::create_dir_all(a.join("55-dir.conf")).unwrap();
+        write(&b.join("55-dir.conf"), &format!("{L}Label=under-dir\n"));
+        write(&b.join("60-s.conf"), &format!("{L}Label=sixty\n"));
+        std::os::unix::fs::symlink("60-s.conf", b.join("05-link.conf")).unwrap();
+        write(
+            &a.join("70-self.conf.d/70-self.conf"),
+            &format!("{L}Label=self\nWeight=5\n"),
+        );
+        std::os::unix::fs::symlink("70-self.conf.d/70-self.conf", a.join("70-self.conf")).unwrap();
+        let opts = LoadOptions {
+            definitions: vec![a.clone(), b.clone()],
+            ..LoadOptions::default()
+        };
+        let (r, msgs) = load(&opts);
+        assert!(msgs.is_empty(), "{msgs:?}");
+        let defs = r.unwrap();
+        let got = labels(&defs);
+        let want = [
+            ("05-link.conf", "sixty"),
+            ("20-x.conf", "b-drop2"),
+            ("55-dir.conf", "under-dir"),
+            ("60-s.conf", "sixty"),
+            ("70-self.conf", "self"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(defs[1].path, a.join("20-x.conf"));
+        assert_eq!(
+            defs[1].dropins,
+            vec![
+                a.join("20-x.conf.d/10-l.conf"),
+                b.join("20-x.conf.d/20-l.conf")
+            ]
+        );
+        assert_eq!(defs[4].dropins, vec![a.join("70-self.conf.d/70-self.conf")]);
+    }
+
+    #[test]
+    fn warnings_kept_on_error() {
+        let t = tempfile::tempdir().unwrap();
+        write(
+            &t.path().join("10-a.conf"),
+            &format!("{L}Foo=1\nSizeMinBytes=5000\n"),
+        );
+        write(&t.path().join("20-b.conf"), "[Partition]\nBar=2\n");
+        write(&t.path().join("30-c.conf"), &format!("{L}Baz=1\n"));
+        let opts = LoadOptions {
+            definitions: vec![t.path().to_path_buf()],
+            utf8: true,
+            ..LoadOptions::default()
+        };
+        let (r, msgs) = load(&opts);
+        let p = t.path().display().to_string();
+        assert_eq!(
+            r.unwrap_err().message,
+            format!("{p}/20-b.conf:1: Type= not defined, refusing.")
+        );
+        assert_eq!(
+            msgs,
+            vec![
+                format!("{p}/10-a.conf:3: Unknown key 'Foo' in section [Partition], ignoring."),
+                format!(
+                    "{p}/10-a.conf:4: Rounded SizeMinBytes= size 5000 → 4096, a multiple of 4096."
+                ),
+                format!("{p}/20-b.conf:2: Unknown key 'Bar' in section [Partition], ignoring."),
+            ]
+        );
+    }
+
+    #[test]
+    fn root_and_missing_dirs() {
+        let t = tempfile::tempdir().unwrap();
+        let lib = t.path().join("usr/lib/repart.d");
+        write(&lib.join("10-a.conf"), &format!("{L}Label=a\n"));
+        write(&lib.join("10-a.conf.d/x.conf"), "[Partition]\nLabel=b\n");
+        write(
+            &t.path().join("etc/repart.d/10-a.conf.d/x.conf"),
+            "[Partition]\nLabel=etc\n",
+        );
+        let opts = LoadOptions {
+            root: Some(t.path().to_path_buf()),
+            ..LoadOptions::default()
+        };
+        let (r, _) = load(&opts);
+        let defs = r.unwrap();
+        assert_eq!(
+            labels(&defs),
+            vec![("10-a.conf".to_string(), "etc".to_string())]
+        );
+        let none = LoadOptions {
+            definitions: vec![t.path().join("nonexistent")],
+            ..LoadOptions::default()
+        };
+        assert_eq!(load(&none).0.unwrap(), Vec::new());
+    }
 }

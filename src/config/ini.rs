@@ -106,10 +106,10 @@ pub fn parse(path: &str, content: &[u8], section: &str, known_keys: &[&str]) -> 
         }
         joined.clear();
     }
-    if let Some(pending) = continuation {
-        if let Err(fatal) = state.logical_line(line_no, &pending) {
-            return state.finish(Some(fatal));
-        }
+    if let Some(pending) = continuation
+        && let Err(fatal) = state.logical_line(line_no, &pending)
+    {
+        return state.finish(Some(fatal));
     }
     state.finish(None)
 }
@@ -497,7 +497,10 @@ mod tests {
             "a".repeat(LINE_MAX - 5)
         );
         let p = run(long.as_bytes());
-        assert_eq!(p.error.unwrap().message, "/d/x.conf:2: Line too long");
+        assert_eq!(
+            p.error.clone().unwrap().message,
+            "/d/x.conf:2: Line too long"
+        );
         assert_eq!(assignments(&p), vec![(2, "Type", "esp")]);
     }
 

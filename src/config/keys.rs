@@ -408,14 +408,12 @@ fn parse_copy_blocks(def: &mut Definition, v: &str, log: &mut Log<'_, '_>) {
 
 fn parse_format(def: &mut Definition, v: &str, log: &mut Log<'_, '_>) {
     let mut value = v;
-    if let Some(o) = log.ctx.opts.fstype_override.as_deref() {
-        if o != v {
-            log.at(
-                Level::Notice,
-                &format!("Overriding defined file system type '{v}' with '{o}'."),
-            );
-            value = o;
-        }
+    if let Some(o) = log.ctx.opts.fstype_override.as_deref()
+        && o != v
+    {
+        let message = format!("Overriding defined file system type '{v}' with '{o}'.");
+        log.at(Level::Notice, &message);
+        value = o;
     }
     if !values::filename_is_valid(value) {
         // Logged at error level, but not fatal (errno 0 upstream).
@@ -475,7 +473,7 @@ fn words(v: &str, shown: &str, log: &mut Log<'_, '_>) -> Vec<String> {
                 rest = r;
             }
             Ok(None) => return out,
-            Err(()) => {
+            Err(_) => {
                 log.warn(&format!("Invalid syntax, ignoring: {shown}"));
                 return out;
             }
@@ -505,10 +503,9 @@ fn parse_make_directories(def: &mut Definition, v: &str, log: &mut Log<'_, '_>) 
         if let Some(p) = log
             .expand(&w, "MakeDirectories= parameter", &w)
             .and_then(|e| log.path("MakeDirectories", &e, false))
+            && !def.make_directories.contains(&p)
         {
-            if !def.make_directories.contains(&p) {
-                def.make_directories.push(p);
-            }
+            def.make_directories.push(p);
         }
     }
 }
@@ -632,3 +629,7 @@ fn parse_safe_string(target: &mut Option<String>, v: &str, log: &mut Log<'_, '_>
         *target = Some(v.to_string());
     }
 }
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+pub(crate) mod tests;

@@ -179,18 +179,22 @@ pub struct Extract {
     pub dont_coalesce: bool,
 }
 
+/// An unterminated quote or a trailing lone backslash (upstream EINVAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyntaxError;
+
 /// The rest of the input after a word: `None` once everything was consumed.
 pub type Rest<'a> = Option<&'a str>;
 
 /// Extracts the next word from `input`, split at any char in `separators`.
 ///
-/// Returns `Ok(None)` when there are no more words, `Err(())` for an unterminated quote
-/// or a trailing lone backslash.
+/// Returns `Ok(None)` when there are no more words, [`SyntaxError`] for an
+/// unterminated quote or a trailing lone backslash.
 pub fn extract_first_word<'a>(
     input: Rest<'a>,
     separators: &str,
     flags: Extract,
-) -> Result<Option<(String, Rest<'a>)>, ()> {
+) -> Result<Option<(String, Rest<'a>)>, SyntaxError> {
     let Some(mut s) = input else {
         return Ok(None);
     };
@@ -206,10 +210,10 @@ pub fn extract_first_word<'a>(
     while let Some((i, c)) = chars.next() {
         if c == '\\' {
             let Some((_, next)) = chars.next() else {
-                return Err(());
+                return Err(SyntaxError);
             };
             if flags.cunescape {
-                let unescaped = cunescape_one(next, &mut chars).ok_or(())?;
+                let unescaped = cunescape_one(next, &mut chars).ok_or(SyntaxError)?;
                 word.push(unescaped);
             } else {
                 word.push(next);
@@ -238,7 +242,7 @@ pub fn extract_first_word<'a>(
         }
     }
     if quote.is_some() {
-        return Err(());
+        return Err(SyntaxError);
     }
     Ok(Some((word, None)))
 }
@@ -294,7 +298,7 @@ pub fn extract_many<'a>(
     separators: &str,
     flags: Extract,
     n: usize,
-) -> Result<(Vec<String>, Rest<'a>), ()> {
+) -> Result<(Vec<String>, Rest<'a>), SyntaxError> {
     let mut rest = Some(input);
     let mut words = Vec::new();
     while words.len() < n {

@@ -187,6 +187,29 @@ pub fn partition_scanning_enabled(file: &fs::File) -> io::Result<bool> {
     Ok(cap & 0x200 == 0)
 }
 
+/// If `file` is a partition block device, the `/dev` node of its whole disk
+/// (from sysfs: the parent of `/sys/dev/block/MAJ:MIN` and its `DEVNAME`).
+/// `None` for whole disks and non-block files. Device-mapper stacks are not
+/// followed.
+pub fn whole_disk_node(file: &fs::File) -> io::Result<Option<std::path::PathBuf>> {
+    let md = file.metadata()?;
+    if !md.file_type().is_block_device() {
+        return Ok(None);
+    }
+    let rdev = md.rdev();
+    let dir = format!("/sys/dev/block/{}:{}", libc::major(rdev), libc::minor(rdev));
+    if fs::metadata(format!("{dir}/partition")).is_err() {
+        return Ok(None);
+    }
+    let parent = fs::canonicalize(format!("{dir}/.."))?;
+    let uevent = fs::read_to_string(parent.join("uevent"))?;
+    let name = uevent
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    Ok(Some(std::path::Path::new("/dev").join(name)))
+}
+
 #[cfg(test)]
 mod tests {
     //! These need root and `losetup`; they attach a loop device to an image
@@ -264,6 +287,25 @@ mod tests {
             add_partition(&f, 2, 2 << 20, 1 << 20).is_err(),
             "overlap must fail"
         );
+        // A partition node resolves to its disk, and open_target follows it.
+        let part = PathBuf::from(format!("{}p1", lo.dev.display()));
+        if part.exists() {
+            let pf = fs::File::open(&part).expect("open partition");
+            assert_eq!(whole_disk_node(&pf).expect("whole"), Some(lo.dev.clone()));
+            drop(pf);
+            let t = crate::disk::open_target(
+                &part,
+                &crate::disk::OpenOptions {
+                    writable: false,
+                    create: false,
+                    lock: crate::disk::LockMode::None,
+                },
+            )
+            .expect("open_target");
+            assert_eq!(t.node, lo.dev);
+            assert_eq!(t.total_bytes, 64 << 20);
+        }
+        assert_eq!(whole_disk_node(&f).expect("whole"), None);
         delete_partition(&f, 1).expect("delete");
         assert_eq!(lo.sysfs_part(1, "size"), None);
         // Without -P the loop device does not scan partitions.

@@ -19,7 +19,9 @@ pub use gpt::{
     fresh_geometry_with, last_usable_lba, probe_sector_size, read_gpt, read_label, write_table,
     zero_range,
 };
-pub use target::{GrowOutcome, LockMode, OpenOptions, Target, TargetKind, open_target};
+pub use target::{
+    DiscardOutcome, GrowOutcome, LockMode, OpenOptions, Target, TargetKind, open_target,
+};
 
 /// Formats an I/O error like C's `%m`: the description without Rust's
 /// " (os error N)" suffix.

@@ -148,8 +148,22 @@ fn flock(file: &File, mode: LockMode, path: &Path) -> Result<(), DiskError> {
     }
 }
 
-/// Opens (or creates) the target and locks it.
+/// Opens (or creates) the target and locks it. A partition block device is
+/// replaced by its whole disk (node `/dev/NAME`), like upstream.
 pub fn open_target(path: &Path, opts: &OpenOptions) -> Result<Target, DiskError> {
+    let mut t = open_plain(path, opts)?;
+    if t.kind == TargetKind::BlockDevice {
+        let whole = blockdev::whole_disk_node(&t.file)
+            .map_err(|e| os_err("find the whole disk of", path, e))?;
+        if let Some(disk) = whole {
+            drop(t);
+            t = open_plain(&disk, opts)?;
+        }
+    }
+    Ok(t)
+}
+
+fn open_plain(path: &Path, opts: &OpenOptions) -> Result<Target, DiskError> {
     let mut oo = fs::OpenOptions::new();
     oo.read(true).write(opts.writable || opts.create);
     if opts.create {

@@ -361,10 +361,11 @@ pub fn make_filesystem(
         .args(&cmd.args)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)));
     run(command, "(mkfs)")?;
-    if fstype == "vfat" {
-        if let Some(dir) = source.and_then(Source::root_dir) {
-            vfat::mcopy(job.env, node, dir)?;
-        }
+    if let Some(dir) = source
+        .and_then(Source::root_dir)
+        .filter(|_| fstype == "vfat")
+    {
+        vfat::mcopy(job.env, node, dir)?;
     }
     let node = node.display();
     let vol = volume_id(fstype, &uuid);

@@ -334,12 +334,11 @@ impl Stager<'_> {
         }
         let key = (md.dev(), md.ino());
         let multi = md.nlink() > 1;
-        if multi {
-            if let Some((pair, staged)) = self.links.get(&key) {
-                if *pair == self.pair && fs::hard_link(staged, dst).is_ok() {
-                    return Ok(());
-                }
-            }
+        if let Some((pair, staged)) = self.links.get(&key).filter(|_| multi)
+            && *pair == self.pair
+            && fs::hard_link(staged, dst).is_ok()
+        {
+            return Ok(());
         }
         // A source inode already staged by an earlier pair must become a separate inode,
         // as upstream copies each pair on its own.
@@ -372,11 +371,11 @@ fn copy_leaf_data(src: &Path, md: &fs::Metadata, dst: &Path) -> io::Result<()> {
     }
     if ft.is_symlink() {
         std::os::unix::fs::symlink(fs::read_link(src)?, dst)?;
-    } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() || ft.is_socket() {
-        if let Err(e) = sys::mknod(dst, md.mode(), md.rdev()) {
-            tracing::warn!("Failed to copy '{}', skipping: {e}", src.display());
-            return Ok(());
-        }
+    } else if (ft.is_fifo() || ft.is_char_device() || ft.is_block_device() || ft.is_socket())
+        && let Err(e) = sys::mknod(dst, md.mode(), md.rdev())
+    {
+        tracing::warn!("Failed to copy '{}', skipping: {e}", src.display());
+        return Ok(());
     }
     let _ = std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()));
     sys::copy_xattrs(src, dst);

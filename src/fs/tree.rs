@@ -249,7 +249,10 @@ pub fn prepare(job: &FormatJob) -> Result<Option<Source>, FsError> {
     }
     tracing::info!("Preparing to populate {fstype} filesystem.");
     let source = match direct_source(job) {
-        Some(s) => s,
+        Some(s) => {
+            tracing::debug!("Reading the sources directly, no staging copy: {s:?}");
+            s
+        }
         None => Source::Staged(stage::build(job)?),
     };
     tracing::info!("Ready to populate {fstype} filesystem.");
@@ -473,6 +476,65 @@ mod tests {
                 .len(),
             6
         );
+    }
+
+    fn job_for<'a>(d: &'a Definition, env: &'a crate::fs::FsEnv, root: &'a Path) -> FormatJob<'a> {
+        let mut job = FormatJob::new(d, "l", uuid::Uuid::nil(), env, "10-a.conf");
+        job.copy_source = Some(root);
+        job
+    }
+
+    #[test]
+    fn direct_source_decisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for p in ["nix/a/bin", "nix/b", "tmp"] {
+            std::fs::create_dir_all(r.join(p)).unwrap();
+        }
+        std::fs::write(r.join("nix/a/bin/x"), b"x").unwrap();
+        let env = crate::fs::FsEnv::default();
+        let mut d = def(None);
+        d.format = Some("squashfs".into());
+        d.copy_files = vec![("/nix".into(), "/".into())];
+        assert!(
+            matches!(direct_source(&job_for(&d, &env, r)), Some(Source::Dir(p)) if p == r.join("nix"))
+        );
+        // The whole source root: its /tmp is denied, fine while empty, not once it has files.
+        d.copy_files = vec![("/".into(), "/".into())];
+        assert!(matches!(
+            direct_source(&job_for(&d, &env, r)),
+            Some(Source::Dir(_))
+        ));
+        std::fs::write(r.join("tmp/junk"), b"x").unwrap();
+        assert!(direct_source(&job_for(&d, &env, r)).is_none());
+        // One pair per store path: entries for squashfs, staging for the others.
+        d.copy_files = vec![
+            ("/nix/a".into(), "/a".into()),
+            ("/nix/b".into(), "/b".into()),
+        ];
+        match direct_source(&job_for(&d, &env, r)) {
+            Some(Source::Entries(e)) => assert_eq!(e.paths.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        d.format = Some("ext4".into());
+        assert!(direct_source(&job_for(&d, &env, r)).is_none());
+        d.format = Some("squashfs".into());
+        // Renamed target, excludes, hard links across pairs: staging.
+        d.copy_files = vec![("/nix/a".into(), "/renamed".into())];
+        assert!(direct_source(&job_for(&d, &env, r)).is_none());
+        d.copy_files = vec![
+            ("/nix/a".into(), "/a".into()),
+            ("/nix/b".into(), "/b".into()),
+        ];
+        std::fs::hard_link(r.join("nix/a/bin/x"), r.join("nix/b/x")).unwrap();
+        assert!(direct_source(&job_for(&d, &env, r)).is_none());
+        d.copy_files = vec![("/nix".into(), "/".into())];
+        assert!(
+            direct_source(&job_for(&d, &env, r)).is_some(),
+            "links inside one pair are fine"
+        );
+        d.exclude_files = vec!["/nix/b".into()];
+        assert!(direct_source(&job_for(&d, &env, r)).is_none());
     }
 
     #[test]

@@ -62,9 +62,7 @@ impl Default for RenderOptions {
 /// returned (the caller logs `Empty partition table.` itself).
 pub fn table_and_bar(plan: &Plan, opts: &RenderOptions) -> String {
     let mut out = String::new();
-    if !plan.partitions.is_empty() {
-        out.push_str(&text_table(plan, opts));
-    }
+    out.push_str(&text_table(plan, opts));
     out.push('\n');
     out.push_str(&bar::bar_and_legend(plan, opts));
     out.push('\n');
@@ -74,7 +72,7 @@ pub fn table_and_bar(plan: &Plan, opts: &RenderOptions) -> String {
 /// Only the table (header unless `header=false`, rows, Σ row), as printed by the late
 /// dump when verity root hashes exist. Empty string for zero partitions.
 pub fn text_table(plan: &Plan, opts: &RenderOptions) -> String {
-    if plan.partitions.is_empty() {
+    if plan.partitions.is_empty() && plan.dropped == 0 {
         return String::new();
     }
     let t = cells::build_text_table(plan, opts);
@@ -166,6 +164,7 @@ mod tests {
             last_lba: 0,
             disk_guid: Uuid::nil(),
             from_scratch: true,
+            dropped: 0,
             partitions,
         }
     }

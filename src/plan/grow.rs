@@ -165,8 +165,14 @@ fn decide_padding(slot: &mut Slot, phase: Phase, budget: &mut Budget, grain: u64
     repeat
 }
 
-/// Assigns offsets to new partitions (after the padding of the area's predecessor).
+/// Assigns offsets and partition numbers to new partitions, area by area in the
+/// sorted order, each after the padding of the area's predecessor. Numbers are the
+/// lowest free slots, so they follow placement order, not list order.
 pub fn place(slots: &mut [Slot], areas: &[FreeArea], start: u64, grain: u64) {
+    let mut used: Vec<u32> = slots
+        .iter()
+        .filter_map(|s| s.existing.as_ref().map(|e| e.partno))
+        .collect();
     for (a, area) in areas.iter().enumerate() {
         let mut position = match area.after {
             Some(p) => {
@@ -184,6 +190,12 @@ pub fn place(slots: &mut [Slot], areas: &[FreeArea], start: u64, grain: u64) {
                 continue;
             }
             slot.offset = Some(position);
+            let mut partno = 0u32;
+            while used.contains(&partno) {
+                partno += 1;
+            }
+            used.push(partno);
+            slot.partno = Some(partno);
             position = position
                 .saturating_add(slot.new_size.unwrap_or(0))
                 .saturating_add(slot.new_padding.unwrap_or(0));

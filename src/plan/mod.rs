@@ -98,6 +98,9 @@ pub struct Plan {
     pub from_scratch: bool,
     /// Rows in list order (definitions, then foreign partitions), dropped ones removed.
     pub partitions: Vec<PlannedPartition>,
+    /// How many partitions were dropped for lack of space (they still make the table
+    /// print its header even when no row is left).
+    pub dropped: usize,
 }
 
 /// What the planner needs to know; everything comes in as values.
@@ -346,24 +349,6 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
     true
 }
 
-fn assign_partnos(slots: &mut [Slot]) {
-    let mut used: Vec<u32> = slots
-        .iter()
-        .filter_map(|s| s.existing.as_ref().map(|e| e.partno))
-        .collect();
-    for slot in slots.iter_mut() {
-        if slot.dropped || slot.existing.is_some() {
-            continue;
-        }
-        let mut n = 0u32;
-        while used.contains(&n) {
-            n += 1;
-        }
-        used.push(n);
-        slot.partno = Some(n);
-    }
-}
-
 /// Computes the plan, returning it with the messages upstream logs along the way.
 pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError, Vec<Diagnostic>)> {
     let mut diags = Vec::new();
@@ -394,7 +379,6 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
     }
     grow::grow(&mut slots, &areas, grain);
     grow::place(&mut slots, &areas, start, grain);
-    assign_partnos(&mut slots);
 
     let partitions = slots
         .iter()
@@ -410,6 +394,7 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
         disk_guid: layout.disk_guid,
         from_scratch: input.from_scratch || !matches!(disk.label, Label::Gpt(_)),
         partitions,
+        dropped: slots.iter().filter(|s| s.dropped).count(),
     };
     Ok((plan, diags))
 }

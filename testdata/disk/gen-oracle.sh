@@ -94,6 +94,20 @@ grep -q 'Resized partition table.' "$W/log"
 dump "$W/resized512.raw" 512 "$old" >"$OUT/resized512.sectors"
 sf "$W/resized512.raw" 512 resized512
 
+# A table with 32 entries (made by the oracle's sfdisk), grown by 8M; repart grows
+# partition 0 and adds one: the entry count is kept, last-lba = total - 2 - 8.
+truncate -s 32M "$W/len32.raw"
+printf 'label: gpt\nlabel-id: 11111111-2222-3333-4444-555555555555\ntable-length: 32\nstart=2048,size=8192,type=0FC63DAF-8483-4772-8E79-3D69D8477DE4,uuid=AAAAAAAA-2222-3333-4444-555555555555,name="x"\n' |
+    REPART_ORACLE_BINARY=sfdisk "$ORACLE" "$W/len32.raw" >/dev/null
+old=$(stat -c %s "$W/len32.raw")
+truncate -s +8M "$W/len32.raw"
+dump "$W/len32.raw" 512 "$old" >"$OUT/len32-before.sectors"
+defs len32 10-a 'Type=linux-generic\nSizeMinBytes=20M\nSizeMaxBytes=20M\n'
+defs len32 20-b 'Type=linux-generic\nSizeMinBytes=4K\nSizeMaxBytes=4K\n'
+repart --discard=no --definitions="$W/len32" "$W/len32.raw"
+dump "$W/len32.raw" 512 "$old" >"$OUT/len32.sectors"
+sf "$W/len32.raw" 512 len32
+
 # > 2 TiB: the protective MBR size saturates at 0xFFFFFFFF.
 case_create huge512 512 none 3T
 

@@ -126,6 +126,27 @@ fn grown_table_is_byte_identical_to_oracle() {
     assert!(got.iter().any(|(lba, _)| *lba == old_total / ss - 1));
 }
 
+/// A 32-entry table (from the oracle's sfdisk) on a grown image: repart grew
+/// partition 0 and added partition 1; the entry count is kept.
+#[test]
+fn short_entry_array_is_byte_identical_to_oracle() {
+    let before = Dump::load("len32-before");
+    let after = Dump::load("len32");
+    let sf = Sfdisk::load("len32");
+    let old_total = 32 << 20;
+    let mut disk = before.to_disk();
+    let info = gpt_info(read_gpt(&mut disk, before.total, 512).expect("read"));
+    assert_eq!(info.table.entry_count, 32);
+    assert!(!info.backup_at_end);
+    let mut table = NewTable::from_existing(&info.table, 512);
+    table.last_lba = last_usable_lba(before.total, 512, 32);
+    assert_eq!(table.last_lba, sf.last_lba);
+    table.entries = sf.parts.iter().map(entry_from_sf).collect();
+    write_table(&mut disk, before.total, 512, &table).expect("write");
+    let got = disk.nonzero_sectors(512, &gpt_regions(512, &[old_total, before.total]));
+    assert_eq!(got, after.sectors);
+}
+
 /// `--size=40M` on the 21M `one512` image (dry-run): "Resized partition table."
 #[test]
 fn extend_table_is_byte_identical_to_oracle() {

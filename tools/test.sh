@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tools/test.sh -- run all of repart's tests (the one command to run them).
+#
+# 1. Installs the prerequisites if missing (idempotent; needs root for that):
+#    sfdisk (Debian package fdisk) and the reference systemd-repart 257 oracle
+#    (tools/oracle/setup-reference-repart.sh; debootstrap from Debian's mirror).
+# 2. cargo test --release: unit tests, the golden cases (testdata/golden) and
+#    the differential test against the oracle (tests/differential.rs).
+#
+# In CI (CI=1 or REPART_REQUIRE_ORACLE=1) a missing oracle is an error;
+# otherwise the differential test is skipped with a message.
+# Extra arguments are passed to cargo test, e.g. tools/test.sh -- --nocapture
+# Environment: see tests/tests.rs (GOLDEN_CASE, REPART_UNDER_TEST, DIFF_CASES, ...).
+set -euo pipefail
+cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+if [ -n "${CI:-}" ]; then export REPART_REQUIRE_ORACLE=${REPART_REQUIRE_ORACLE:-1}; fi
+
+have_sfdisk() { [ -x /usr/sbin/sfdisk ] || [ -x /sbin/sfdisk ] || command -v sfdisk >/dev/null 2>&1; }
+if ! have_sfdisk; then
+    if [ "$(id -u)" = 0 ]; then
+        log "installing fdisk (sfdisk)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2 \
+            || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2; }
+    else
+        log "sfdisk is missing and we are not root: install the 'fdisk' package"; exit 1
+    fi
+fi
+
+if [ "$(id -u)" = 0 ]; then
+    tools/oracle/setup-reference-repart.sh
+elif [ "${REPART_REQUIRE_ORACLE:-0}" = 1 ]; then
+    log "the oracle is required but cannot be installed without root"; exit 1
+else
+    log "not root: not installing the oracle (the differential test will be skipped if it is missing)"
+fi
+
+command -v cargo >/dev/null || { log "cargo not found (a Rust toolchain supporting edition 2024 is needed)"; exit 1; }
+REPART_TEST_JOBS=${REPART_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)} exec cargo test --release "$@"
