@@ -2,15 +2,12 @@
 //! that the plan gives to new partitions is touched before the partition table, and
 //! the table itself is written last, in one go.
 
-use std::os::fd::AsRawFd;
-
 use crate::cli::{EmptyMode, Options};
 use crate::config::Definition;
-use crate::disk::ExistingPartition;
 use crate::disk::gpt::{NewEntry, NewTable};
+use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target};
 use crate::plan::flags::new_partition_attrs;
 use crate::plan::{Plan, PlannedPartition};
-use crate::target::{Target, TargetError};
 
 /// Why applying failed (the caller prints it; `--empty=create` images are removed).
 #[derive(Debug, thiserror::Error)]
@@ -18,17 +15,7 @@ use crate::target::{Target, TargetError};
 pub enum ApplyError {
     /// The target could not be written.
     #[error(transparent)]
-    Target(#[from] TargetError),
-    /// Wiping or discarding failed.
-    #[error("Failed to {action} future partition {partno}: {source}")]
-    Wipe {
-        /// What was being done.
-        action: &'static str,
-        /// 0-based partition number.
-        partno: u32,
-        /// The cause.
-        source: std::io::Error,
-    },
+    Disk(#[from] DiskError),
     /// A partition needs a feature this build does not have yet.
     #[error("{0}")]
     Unsupported(String),
@@ -37,7 +24,7 @@ pub enum ApplyError {
 /// Bytes zeroed at both ends of a new partition so stale signatures disappear.
 const WIPE_BYTES: u64 = 1 << 20;
 
-/// Applies `plan` to `target`.
+/// Applies `plan` to `target`. `existing` is the table the plan was made from.
 pub fn apply(
     plan: &Plan,
     definitions: &[Definition],
@@ -67,7 +54,9 @@ pub fn apply(
     let mut entries = Vec::new();
     for row in &plan.partitions {
         announce(row, definitions);
-        let current = existing.iter().find(|e| e.partno == row.partno && !row.is_new());
+        let current = existing
+            .iter()
+            .find(|e| e.partno == row.partno && !row.is_new());
         entries.push(new_entry(row, current, plan.sector_size));
     }
     tracing::info!("Writing new partition table.");
@@ -78,15 +67,7 @@ pub fn apply(
         entry_count: 128,
         entries,
     };
-    let size = target.size();
-    crate::disk::gpt::write_table(target.file(), size, plan.sector_size, &table)
-        .map_err(TargetError::from)?;
-    target.file().sync_all().map_err(|source| {
-        ApplyError::Target(TargetError::Io {
-            context: "Failed to sync partition table".into(),
-            source,
-        })
-    })?;
+    target.write_table(plan.sector_size, &table)?;
     Ok(())
 }
 
@@ -108,7 +89,10 @@ fn announce(row: &PlannedPartition, definitions: &[Definition]) {
         tracing::info!("Initializing UUID of existing partition {}.", row.partno);
     }
     if row.init_label {
-        tracing::info!("Setting partition label of existing partition {}.", row.partno);
+        tracing::info!(
+            "Setting partition label of existing partition {}.",
+            row.partno
+        );
     }
 }
 
@@ -119,7 +103,6 @@ fn new_entry(
     current: Option<&ExistingPartition>,
     sector_size: u64,
 ) -> NewEntry {
-    let first_lba = row.offset / sector_size;
     let label = match current {
         Some(e) if !row.init_label => e.label.clone(),
         _ => row.label.clone(),
@@ -129,72 +112,75 @@ fn new_entry(
         type_uuid: row.partition_type.uuid,
         uuid: row.uuid,
         label,
-        first_lba,
+        first_lba: row.offset / sector_size,
         last_lba: (row.offset + row.new_size) / sector_size - 1,
         attrs: row.attrs,
     }
 }
 
+/// Zeroes the first and last MiB of a range: where file system signatures live.
+fn wipe(target: &mut Target, offset: u64, len: u64) -> Result<(), DiskError> {
+    let head = len.min(WIPE_BYTES);
+    target.zero_range(offset, head)?;
+    if len > head {
+        let tail = (len - head).min(WIPE_BYTES);
+        target.zero_range(offset + len - tail, tail)?;
+    }
+    Ok(())
+}
+
 /// Starting from scratch: the old contents of the whole device go first.
 fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), ApplyError> {
-    let size = target.size();
-    let err = |action| {
-        move |source| ApplyError::Wipe {
-            action,
-            partno: 0,
-            source,
-        }
-    };
-    wipe(target, 0, size).map_err(err("wipe"))?;
+    let size = target.total_bytes;
+    wipe(target, 0, size)?;
     tracing::info!("Wiped block device.");
     if options.discard {
-        punch_hole(target, 0, size).map_err(err("discard"))?;
-        tracing::info!("Discarded entire block device.");
+        match target.discard(0, size)? {
+            DiscardOutcome::Discarded => tracing::info!("Discarded entire block device."),
+            _ => tracing::info!(
+                "Storage does not support discard, not discarding entire block device data."
+            ),
+        }
     }
     Ok(())
 }
 
 /// Wipes new partitions; on an existing table also discards them and the gaps.
-fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Result<(), ApplyError> {
+fn wipe_and_discard(
+    plan: &Plan,
+    target: &mut Target,
+    options: &Options,
+) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
-        wipe(target, row.offset, row.new_size).map_err(|source| ApplyError::Wipe {
-            action: "wipe",
-            partno: row.partno,
-            source,
-        })?;
-        tracing::info!(
-            "Successfully wiped file system signatures from future partition {}.",
-            row.partno
-        );
+        let n = row.partno;
+        wipe(target, row.offset, row.new_size)?;
+        tracing::info!("Successfully wiped file system signatures from future partition {n}.");
         if !options.discard || plan.from_scratch {
             continue;
         }
-        punch_hole(target, row.offset, row.new_size).map_err(|source| ApplyError::Wipe {
-            action: "discard",
-            partno: row.partno,
-            source,
-        })?;
-        tracing::info!("Successfully discarded data from future partition {}.", row.partno);
+        match target.discard(row.offset, row.new_size)? {
+            DiscardOutcome::Discarded => {
+                tracing::info!("Successfully discarded data from future partition {n}.")
+            }
+            DiscardOutcome::Unsupported => tracing::info!(
+                "Storage does not support discard, not discarding data in future partition {n}."
+            ),
+            DiscardOutcome::Busy => tracing::info!(
+                "Block device is busy, not discarding partition {n} because it probably is mounted."
+            ),
+        }
         let (gap_start, gap_len) = gap_after(plan, row.offset + row.new_size);
-        if gap_len > 0 {
-            punch_hole(target, gap_start, gap_len).map_err(|source| ApplyError::Wipe {
-                action: "discard gap after",
-                partno: row.partno,
-                source,
-            })?;
-            tracing::info!("Successfully discarded gap after partition {}.", row.partno);
+        if gap_len > 0 && target.discard(gap_start, gap_len)? == DiscardOutcome::Discarded {
+            tracing::info!("Successfully discarded gap after partition {n}.");
         }
     }
     if options.discard && !plan.from_scratch {
         let first = plan.first_lba * plan.sector_size;
         let lowest = plan.partitions.iter().map(|p| p.offset).min();
         if let Some(lowest) = lowest.filter(|&l| l > first) {
-            punch_hole(target, first, lowest - first).map_err(|source| ApplyError::Wipe {
-                action: "discard gap before",
-                partno: 0,
-                source,
-            })?;
-            tracing::info!("Successfully discarded gap at beginning of disk.");
+            if target.discard(first, lowest - first)? == DiscardOutcome::Discarded {
+                tracing::info!("Successfully discarded gap at beginning of disk.");
+            }
         }
     }
     Ok(())
@@ -211,41 +197,4 @@ fn gap_after(plan: &Plan, end: u64) -> (u64, u64) {
         .min()
         .unwrap_or(usable_end);
     (end, next.saturating_sub(end))
-}
-
-fn wipe(target: &mut Target, offset: u64, len: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    let head = len.min(WIPE_BYTES);
-    let zeros = vec![0u8; head as usize];
-    let file = target.file();
-    file.seek(SeekFrom::Start(offset))?;
-    file.write_all(&zeros)?;
-    if len > head {
-        let tail = (len - head).min(WIPE_BYTES);
-        file.seek(SeekFrom::Start(offset + len - tail))?;
-        file.write_all(&zeros[..tail as usize])?;
-    }
-    Ok(())
-}
-
-fn punch_hole(target: &mut Target, offset: u64, len: u64) -> std::io::Result<()> {
-    if target.is_block_device() {
-        return crate::disk::blockdev::discard(target.file(), offset, len);
-    }
-    let (Ok(off), Ok(l)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
-        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
-    };
-    // SAFETY: fallocate on a valid, owned file descriptor; the range is checked above.
-    let r = unsafe {
-        libc::fallocate(
-            target.file().as_raw_fd(),
-            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            off,
-            l,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }

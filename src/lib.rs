@@ -15,4 +15,3 @@ pub mod output;
 pub mod plan;
 pub mod run;
 pub mod size;
-pub mod target;

@@ -3,7 +3,6 @@
 //!
 //! Every message that upstream prints is printed here or in `apply`, in the same order.
 
-use std::fs::OpenOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +12,7 @@ use crate::apply;
 use crate::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
 use crate::config::{self, Definition};
 use crate::disk::{DiskState, Label};
-use crate::target::Target;
+use crate::disk::{LockMode, OpenOptions as TargetOptions, Target, TargetKind, open_target};
 use crate::output::{self, RenderOptions};
 use crate::plan::{self, Plan, PlanInput};
 use crate::size::format_bytes;
@@ -141,7 +140,7 @@ fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions
     };
     let prefix = "SYSTEMD_REPART_OVERRIDE_FSTYPE_";
     config::LoadOptions {
-        definitions: options.definitions.iter().map(|d| absolute(d)).collect(),
+        definitions: config::discovery::normalize_definition_dirs(&options.definitions),
         root,
         architecture: options.architecture,
         partition_filter,
@@ -241,32 +240,32 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         });
     };
 
-    let mut target = if options.empty == EmptyMode::Create {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&node)
-            .map_err(|e| fail(format!("Failed to create '{node}': {}", io_text(&e))))?;
+    let create = options.empty == EmptyMode::Create;
+    // Growing the file with --size= happens even in dry-run mode, so it needs write access.
+    let writable = !options.dry_run || create || matches!(options.size, Some(SizeRequest::Bytes(_)));
+    let open = TargetOptions {
+        writable,
+        create,
+        lock: if options.dry_run {
+            LockMode::Shared
+        } else {
+            LockMode::Exclusive
+        },
+    };
+    let mut target = open_target(Path::new(&node), &open).map_err(fail)?;
+    if create {
         *created = Some(CreatedImage {
             path: PathBuf::from(&node),
             keep: false,
         });
-        Target::from_file(file, node.clone(), true)
-    } else {
-        let display = absolute(Path::new(&node)).display().to_string();
-        // Growing the file with --size= happens even in dry-run mode, so it needs write access.
-        let read_only = options.dry_run && !matches!(options.size, Some(SizeRequest::Bytes(_)));
-        Target::open(Path::new(&node), display, read_only)
-            .map_err(|e| fail(e))?
-    };
+    }
 
     if let Some(SizeRequest::Bytes(bytes)) = options.size {
         grow_file(&mut target, bytes, options)?;
     }
 
     let mut state = load_state(&mut target, options)?;
-    let from_scratch = decide_scratch(options, &state, target.name())?;
+    let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
 
     if options.size == Some(SizeRequest::Auto) {
         let probe = PlanInput {
@@ -279,7 +278,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             extend_table: !options.dry_run,
         };
         let wanted = plan::minimal_disk_size(&probe);
-        if target.is_new() {
+        if target.created {
             tracing::info!(
                 "Automatically determined minimal disk image size as {}.",
                 format_bytes(wanted)
@@ -317,7 +316,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     };
     crate::log::emit_all(&diags);
 
-    let render = render_options(options, target.name());
+    let name = node_name(&target);
+    let render = render_options(options, &name);
     if options.json == JsonMode::Off && options.pretty != Some(false) {
         if plan.partitions.is_empty() && plan.dropped == 0 {
             tracing::info!("Empty partition table.");
@@ -354,56 +354,57 @@ fn write_changes(
         tracing::info!("Refusing to repartition, please re-run with --dry-run=no.");
         return Ok(());
     }
-    tracing::info!("Applying changes to {}.", target.name());
+    tracing::info!("Applying changes to {}.", node_name(target));
     apply::apply(plan, definitions, existing, target, options).map_err(fail)?;
     tracing::info!("All done.");
     Ok(())
 }
 
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::AlreadyExists => "File exists".into(),
-        std::io::ErrorKind::NotFound => "No such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        _ => e.to_string(),
-    }
+fn node_name(target: &Target) -> String {
+    target.node.display().to_string()
 }
 
 fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), Failure> {
-    if target.is_block_device() {
-        return Err(fail(format!("Cannot resize block device '{}'.", target.name())));
+    let name = node_name(target);
+    if target.kind == TargetKind::BlockDevice {
+        return Err(fail(format!("Cannot resize block device '{name}'.")));
     }
-    let current = target.size();
-    if target.is_new() && current == 0 {
-        target.set_len(bytes, options.discard).map_err(fail)?;
-        if options.discard {
-            tracing::info!("Sized '{}' to {}.", target.name(), format_bytes(bytes));
-        } else {
-            tracing::info!("Allocated {} for '{}'.", format_bytes(bytes), target.name());
-        }
-        return Ok(());
-    }
-    if current >= bytes {
+    let current = target.total_bytes;
+    if current >= bytes && !(target.created && current == 0) {
         tracing::info!(
-            "File '{}' already is of requested size or larger, not growing. ({} >= {})",
-            target.name(),
+            "File '{name}' already is of requested size or larger, not growing. ({} >= {})",
             format_bytes(current),
             format_bytes(bytes)
         );
         return Ok(());
     }
-    target.set_len(bytes, options.discard).map_err(fail)?;
+    if options.discard {
+        target.grow_by_truncation(bytes).map_err(fail)?;
+    } else {
+        target.grow_by_allocation(bytes).map_err(fail)?;
+    }
+    if target.created && current == 0 {
+        if options.discard {
+            tracing::info!("Sized '{name}' to {}.", format_bytes(bytes));
+        } else {
+            tracing::info!("Allocated {} for '{name}'.", format_bytes(bytes));
+        }
+        return Ok(());
+    }
     tracing::info!(
-        "File '{}' grown from {} to {} by {}.",
-        target.name(),
+        "File '{name}' grown from {} to {} by {}.",
         format_bytes(current),
         format_bytes(bytes),
         if options.discard { "truncation" } else { "allocation" }
     );
     // An existing GPT is rewritten at once so that it covers the new size.
-    let sector_size = target.sector_size_guess(options.sector_size);
+    let sector_size = match options.sector_size {
+        Some(s) => s,
+        None => target.default_sector_size().map_err(fail)?,
+    };
     if let Ok(Label::Gpt(_)) = target.read_label(sector_size) {
-        target.extend_table(sector_size).map_err(fail)?;
+        let total = target.total_bytes;
+        crate::disk::gpt::extend_table(&mut target.file, total, sector_size).map_err(fail)?;
         tracing::info!("Resized partition table.");
     }
     Ok(())
@@ -415,20 +416,20 @@ fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failu
         None if matches!(
             options.empty,
             EmptyMode::Require | EmptyMode::Force | EmptyMode::Create
-        ) && !target.is_block_device() =>
+        ) && !(target.kind == TargetKind::BlockDevice) =>
         {
             512
         }
-        None => target.detect_sector_size().map_err(fail)?,
+        None => target.default_sector_size().map_err(fail)?,
     };
-    let label = if target.size() == 0 {
+    let label = if target.total_bytes == 0 {
         Label::None
     } else {
         target.read_label(sector_size).map_err(fail)?
     };
     Ok(DiskState {
         sector_size,
-        total_bytes: target.size(),
+        total_bytes: target.total_bytes,
         label,
     })
 }

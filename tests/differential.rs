@@ -92,7 +92,9 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
         let v = rng.pick(&["4K", "1M", "10M", "12M", "20971521", "33M", "64M", "100M", "1.5M", "3G"]);
         lines.push(format!("SizeMinBytes={v}"));
     }
-    if !sane && rng.chance(30) {
+    // A maximum below the minimum is fatal; keep such combinations rare.
+    let has_min = lines.iter().any(|l| l.starts_with("SizeMinBytes="));
+    if !sane && rng.chance(if has_min { 8 } else { 30 }) {
         let v = rng.pick(&["4K", "10M", "20M", "64M", "100M", "20971521", "1G", "12M"]);
         lines.push(format!("SizeMaxBytes={v}"));
     }
@@ -100,7 +102,8 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
         let v = rng.pick(&["4K", "1M", "5000", "10M"]);
         lines.push(format!("PaddingMinBytes={v}"));
     }
-    if !sane && rng.chance(10) {
+    let has_pmin = lines.iter().any(|l| l.starts_with("PaddingMinBytes="));
+    if !sane && rng.chance(if has_pmin { 4 } else { 10 }) {
         let v = rng.pick(&["0", "1M", "8K", "20M", "5000"]);
         lines.push(format!("PaddingMaxBytes={v}"));
     }

@@ -80,18 +80,19 @@ pub fn normalize_definition_dirs(raw: &[PathBuf], cwd: &Path) -> Vec<PathBuf> {
 /// The directories to search: the `--definitions=` ones as given, else the defaults
 /// under `--root=`.
 pub fn search_dirs(opts: &LoadOptions) -> Vec<PathBuf> {
-    if !opts.definitions.is_empty() {
-        // Duplicates keep their first position; empty values are no-ops.
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        for d in opts
-            .definitions
-            .iter()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            if !dirs.contains(d) {
-                dirs.push(d.clone());
-            }
+    // Duplicates keep their first position; empty values are no-ops (`--definitions=""`
+    // does not switch off the default directories).
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for d in opts
+        .definitions
+        .iter()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dirs.contains(d) {
+            dirs.push(d.clone());
         }
+    }
+    if !dirs.is_empty() {
         return dirs;
     }
     DEFAULT_DIRS

@@ -104,7 +104,6 @@ pub fn parse(path: &str, content: &[u8], section: &str, known_keys: &[&str]) -> 
         if let Err(fatal) = state.logical_line(line_no, &joined) {
             return state.finish(Some(fatal));
         }
-        joined.clear();
     }
     if let Some(pending) = continuation
         && let Err(fatal) = state.logical_line(line_no, &pending)

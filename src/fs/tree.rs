@@ -266,7 +266,10 @@ pub fn prepare(job: &FormatJob) -> Result<Option<Source>, FsError> {
 pub fn direct_source(job: &FormatJob) -> Option<Source> {
     let def = job.definition;
     let fstype = job.fstype();
-    if !def.make_directories.is_empty()
+    // vfat is always staged: mcopy -s recurses in directory order, and only a tree we
+    // created in sorted order gives the same FAT layout on every run.
+    if fstype == "vfat"
+        || !def.make_directories.is_empty()
         || !def.make_symlinks.is_empty()
         || !def.exclude_files.is_empty()
         || !def.exclude_files_target.is_empty()
@@ -296,7 +299,7 @@ pub fn direct_source(job: &FormatJob) -> Option<Source> {
         }
     }
     if let [(path, md, _, tgt)] = resolved.as_slice() {
-        let owner_matters = !matches!(fstype, "vfat" | "xfs");
+        let owner_matters = fstype != "xfs";
         if tgt.trim_end_matches('/').is_empty()
             && md.is_dir()
             && (!owner_matters || (md.uid(), md.gid()) == (euid, egid))
