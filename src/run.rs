@@ -140,7 +140,10 @@ fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions
     };
     let prefix = "SYSTEMD_REPART_OVERRIDE_FSTYPE_";
     config::LoadOptions {
-        definitions: config::discovery::normalize_definition_dirs(&options.definitions),
+        definitions: config::discovery::normalize_definition_dirs(
+            &options.definitions,
+            &std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        ),
         root,
         architecture: options.architecture,
         partition_filter,
