@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod disk;
 pub mod fs;
 pub mod gpt_types;

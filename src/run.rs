@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::apply;
+use crate::content::{self, JobSettings};
+use crate::fs::FsEnv;
 use crate::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
 use crate::config::{self, Definition};
 use crate::disk::{DiskState, Label};
@@ -270,14 +272,39 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let mut state = load_state(&mut target, options)?;
     let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
 
+    let fs_env = FsEnv::from_process_env();
+    let copy_source = options
+        .copy_source
+        .as_ref()
+        .or(options.root.as_ref())
+        .map(|p| absolute(p));
+    let settings = JobSettings {
+        env: &fs_env,
+        copy_source: copy_source.as_deref(),
+        fs_sector_size: options.sector_size.unwrap_or(4096),
+        discard: options.discard,
+        grain: crate::plan::geometry::grain(state.sector_size),
+    };
+    let identities = plan::new_partition_identities(&PlanInput {
+        definitions: &definitions,
+        disk: &state,
+        from_scratch,
+        seed,
+        copy_sizes: &[],
+        minimized_sizes: &[],
+        extend_table: !options.dry_run,
+    });
+    let images = content::minimize_all(&definitions, &identities, &settings).map_err(fail)?;
+    let copy_sizes: Vec<Option<u64>> = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
+
     if options.size == Some(SizeRequest::Auto) {
         let probe = PlanInput {
             definitions: &definitions,
             disk: &state,
             from_scratch,
             seed,
-            copy_sizes: &[],
-            minimized_sizes: &[],
+            copy_sizes: &copy_sizes,
+            minimized_sizes: &copy_sizes,
             extend_table: !options.dry_run,
         };
         let wanted = plan::minimal_disk_size(&probe);
@@ -302,8 +329,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         disk: &state,
         from_scratch,
         seed,
-        copy_sizes: &[],
-        minimized_sizes: &[],
+        copy_sizes: &copy_sizes,
+        minimized_sizes: &copy_sizes,
         extend_table: !options.dry_run,
     };
     let (plan, diags) = match plan::compute(&input) {
@@ -332,7 +359,14 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         Label::Gpt(table) if !plan.from_scratch => table.partitions.clone(),
         _ => Vec::new(),
     };
-    write_changes(&plan, &definitions, &existing, &mut target, options)?;
+    let work = apply::Work {
+        definitions: &definitions,
+        existing: &existing,
+        images: &images,
+        settings: &settings,
+        options,
+    };
+    write_changes(&plan, &work, &mut target)?;
 
     match options.json {
         JsonMode::Off => {}
@@ -342,13 +376,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     Ok(())
 }
 
-fn write_changes(
-    plan: &Plan,
-    definitions: &[Definition],
-    existing: &[crate::disk::ExistingPartition],
-    target: &mut Target,
-    options: &Options,
-) -> Result<(), Failure> {
+fn write_changes(plan: &Plan, work: &apply::Work, target: &mut Target) -> Result<(), Failure> {
+    let options = work.options;
     if !plan.has_changes() {
         tracing::info!("No changes.");
         return Ok(());
@@ -358,7 +387,7 @@ fn write_changes(
         return Ok(());
     }
     tracing::info!("Applying changes to {}.", node_name(target));
-    apply::apply(plan, definitions, existing, target, options).map_err(fail)?;
+    apply::apply(plan, work, target).map_err(fail)?;
     tracing::info!("All done.");
     Ok(())
 }

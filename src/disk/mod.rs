@@ -3,6 +3,7 @@
 //!
 //! This is the imperative shell for everything GPT; `plan` only ever sees `DiskState`.
 
+pub mod blockcopy;
 pub mod blockdev;
 pub mod gpt;
 pub mod target;

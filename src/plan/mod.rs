@@ -349,6 +349,23 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
     true
 }
 
+/// The UUID and label each new partition will get, indexed by definition (`None` for
+/// definitions that matched an existing partition). File systems need them before
+/// the plan exists: upstream decides them before Minimize= and `--size=auto`.
+pub fn new_partition_identities(input: &PlanInput) -> Vec<Option<(Uuid, String)>> {
+    let layout = layout(input);
+    let mut slots = build_slots(input, &layout.existing);
+    assign_uuids(&mut slots, input.seed, &mut Vec::new());
+    assign_labels(&mut slots);
+    let mut out = vec![None; input.definitions.len()];
+    for slot in slots.iter().filter(|s| s.existing.is_none()) {
+        if let Some(i) = slot.definition {
+            out[i] = Some((slot.uuid, slot.label.clone()));
+        }
+    }
+    out
+}
+
 /// Computes the plan, returning it with the messages upstream logs along the way.
 pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError, Vec<Diagnostic>)> {
     let mut diags = Vec::new();
