@@ -7,16 +7,16 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::{EmptyMode, Options};
+use crate::config::Definition;
 use crate::content::JobSettings;
 use crate::disk::blockcopy::copy_sparse;
-use crate::fs::FsError;
-use crate::fs::minimize::MinimizedImage;
-use crate::size::format_bytes;
-use crate::config::Definition;
 use crate::disk::gpt::{NewEntry, NewTable};
 use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target};
+use crate::fs::FsError;
+use crate::fs::minimize::MinimizedImage;
 use crate::plan::flags::new_partition_attrs;
 use crate::plan::{Plan, PlannedPartition};
+use crate::size::format_bytes;
 
 /// Why applying failed (the caller prints it; `--empty=create` images are removed).
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +75,13 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
     let (definitions, options) = (work.definitions, work.options);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let def = row.definition.and_then(|i| definitions.get(i));
-        if let Some(def) = def {
-            if def.copy_blocks.is_some() {
-                return Err(ApplyError::Unsupported(format!(
-                    "{}: CopyBlocks= is not supported by this build yet.",
-                    def.path.display()
-                )));
-            }
+        if let Some(def) = def
+            && def.copy_blocks.is_some()
+        {
+            return Err(ApplyError::Unsupported(format!(
+                "{}: CopyBlocks= is not supported by this build yet.",
+                def.path.display()
+            )));
         }
     }
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
@@ -149,9 +149,15 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
             format_bytes(image.size)
         );
         copy_in(&path, row, target)?;
-        tracing::info!("Copying in of '{}' on block level completed.", path.display());
+        tracing::info!(
+            "Copying in of '{}' on block level completed.",
+            path.display()
+        );
         tracing::info!("Syncing future partition {n} contents to disk.");
-        target.file.sync_data().map_err(|source| ApplyError::Copy { partno: n, source })?;
+        target
+            .file
+            .sync_data()
+            .map_err(|source| ApplyError::Copy { partno: n, source })?;
         tracing::info!(
             "Block level copying and synchronization of partition {n} complete in {}.",
             format_duration(started.elapsed())
@@ -165,8 +171,12 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
 fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
     let designators = crate::content::designators(work.definitions);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
-        let Some(index) = row.definition else { continue };
-        let Some(def) = work.definitions.get(index) else { continue };
+        let Some(index) = row.definition else {
+            continue;
+        };
+        let Some(def) = work.definitions.get(index) else {
+            continue;
+        };
         let prepared = matches!(work.images.get(index), Some(Some(_)));
         if def.format.is_none() || prepared {
             continue;
@@ -184,12 +194,22 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
             .and_then(|f| f.set_len(row.new_size))
             .map_err(|source| ApplyError::Copy { partno: n, source })?;
         let hint = def.file_name();
-        let job = crate::content::job(def, row.uuid, &row.label, &hint, work.settings, &designators);
+        let job = crate::content::job(
+            def,
+            row.uuid,
+            &row.label,
+            &hint,
+            work.settings,
+            &designators,
+        );
         crate::fs::format_file(&job, &temp)?;
         tracing::info!("Successfully formatted future partition {n}.");
         copy_in(&temp, row, target)?;
         tracing::info!("Syncing future partition {n} contents to disk.");
-        target.file.sync_data().map_err(|source| ApplyError::Copy { partno: n, source })?;
+        target
+            .file
+            .sync_data()
+            .map_err(|source| ApplyError::Copy { partno: n, source })?;
     }
     Ok(())
 }
@@ -279,11 +299,7 @@ fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), Apply
 }
 
 /// Wipes new partitions; on an existing table also discards them and the gaps.
-fn wipe_and_discard(
-    plan: &Plan,
-    target: &mut Target,
-    options: &Options,
-) -> Result<(), ApplyError> {
+fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let n = row.partno;
         wipe(target, row.offset, row.new_size)?;
@@ -310,10 +326,10 @@ fn wipe_and_discard(
     if options.discard && !plan.from_scratch {
         let first = plan.first_lba * plan.sector_size;
         let lowest = plan.partitions.iter().map(|p| p.offset).min();
-        if let Some(lowest) = lowest.filter(|&l| l > first) {
-            if target.discard(first, lowest - first)? == DiscardOutcome::Discarded {
-                tracing::info!("Successfully discarded gap at beginning of disk.");
-            }
+        if let Some(lowest) = lowest.filter(|&l| l > first)
+            && target.discard(first, lowest - first)? == DiscardOutcome::Discarded
+        {
+            tracing::info!("Successfully discarded gap at beginning of disk.");
         }
     }
     Ok(())

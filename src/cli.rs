@@ -285,7 +285,9 @@ fn boolean_option(name: &str, value: &Option<String>) -> Result<Option<bool>, Cl
         None => Ok(None),
         Some(v) => match parse_boolean(v) {
             Some(b) => Ok(Some(b)),
-            None => err(format!("Failed to parse boolean argument to --{name}=: {v}.")),
+            None => err(format!(
+                "Failed to parse boolean argument to --{name}=: {v}."
+            )),
         },
     }
 }
@@ -362,7 +364,11 @@ impl Options {
         if args.can_factory_reset {
             return not_supported("--can-factory-reset");
         }
-        o.root = args.root.as_ref().filter(|r| !r.is_empty()).map(PathBuf::from);
+        o.root = args
+            .root
+            .as_ref()
+            .filter(|r| !r.is_empty())
+            .map(PathBuf::from);
         if args.image.is_some() {
             return not_supported("--image=");
         }
@@ -453,7 +459,9 @@ impl Options {
 
         // Validation after parsing, in upstream's order.
         if args.include_partitions.is_some() && args.exclude_partitions.is_some() {
-            return err("Combination of --include-partitions= and --exclude-partitions= is invalid.");
+            return err(
+                "Combination of --include-partitions= and --exclude-partitions= is invalid.",
+            );
         }
         o.dry_run = match (o.empty, dry_run) {
             (EmptyMode::Create, None) => false,
@@ -596,10 +604,16 @@ mod tests {
     fn upstream_messages_for_bad_values() {
         // Each message was observed from systemd-repart 257.
         let cases: [(&[&str], &str); 6] = [
-            (&["--empty=bogus"], "Failed to parse --empty= parameter: bogus"),
+            (
+                &["--empty=bogus"],
+                "Failed to parse --empty= parameter: bogus",
+            ),
             (&["--size=abc"], "Failed to parse --size= parameter: abc"),
             (&["--size=0"], "Specified image size too small, refusing."),
-            (&["--dry-run=maybe"], "Failed to parse boolean argument to --dry-run=: maybe."),
+            (
+                &["--dry-run=maybe"],
+                "Failed to parse boolean argument to --dry-run=: maybe.",
+            ),
             (&["--json=foo"], "Unknown argument to --json= switch: foo"),
             (&["--sector-size=1000"], "Sector size not power of 2: 1000"),
         ];
@@ -610,7 +624,10 @@ mod tests {
             resolve(&["a", "b"]).unwrap_err().message,
             "Expected at most one argument, the path to the block device or image file."
         );
-        assert_eq!(resolve(&["--seed=xyz"]).unwrap_err().message, "Failed to parse seed: xyz");
+        assert_eq!(
+            resolve(&["--seed=xyz"]).unwrap_err().message,
+            "Failed to parse seed: xyz"
+        );
     }
 
     #[test]
@@ -619,7 +636,9 @@ mod tests {
         assert_eq!(o.size, Some(SizeRequest::Bytes(8192)));
         assert_eq!(
             o.notices,
-            vec!["Specified size is not a multiple of 4096, rounding up automatically. (5000 → 8192)"]
+            vec![
+                "Specified size is not a multiple of 4096, rounding up automatically. (5000 → 8192)"
+            ]
         );
     }
 

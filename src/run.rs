@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::apply;
-use crate::content::{self, JobSettings};
-use crate::fs::FsEnv;
 use crate::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
 use crate::config::{self, Definition};
+use crate::content::{self, JobSettings};
 use crate::disk::{DiskState, Label};
 use crate::disk::{LockMode, OpenOptions as TargetOptions, Target, TargetKind, open_target};
+use crate::fs::FsEnv;
 use crate::output::{self, RenderOptions};
 use crate::plan::{self, Plan, PlanInput};
 use crate::size::format_bytes;
@@ -177,7 +177,8 @@ fn render_options(options: &Options, node: &str) -> RenderOptions {
         utf8: utf8_wanted(),
         columns,
         header: !options.no_legend,
-        debug: std::env::var("SYSTEMD_LOG_LEVEL").is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
+        debug: std::env::var("SYSTEMD_LOG_LEVEL")
+            .is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
         node: node.to_string(),
         tty,
         colors: tty && colors_wanted(),
@@ -204,10 +205,10 @@ fn colors_wanted() -> bool {
     if !std::io::stderr().is_terminal() {
         return false;
     }
-    if let Ok(v) = std::env::var("SYSTEMD_COLORS") {
-        if let Some(b) = crate::cli::parse_boolean(&v) {
-            return b;
-        }
+    if let Ok(v) = std::env::var("SYSTEMD_COLORS")
+        && let Some(b) = crate::cli::parse_boolean(&v)
+    {
+        return b;
     }
     if std::env::var_os("NO_COLOR").is_some() {
         return false;
@@ -218,10 +219,10 @@ fn colors_wanted() -> bool {
 /// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
 /// environment (no LC_ALL/LC_CTYPE/LANG) counts as UTF-8.
 fn utf8_wanted() -> bool {
-    if let Ok(v) = std::env::var("SYSTEMD_UTF8") {
-        if let Some(b) = crate::cli::parse_boolean(&v) {
-            return b;
-        }
+    if let Ok(v) = std::env::var("SYSTEMD_UTF8")
+        && let Some(b) = crate::cli::parse_boolean(&v)
+    {
+        return b;
     }
     let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
         .iter()
@@ -247,7 +248,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 
     let create = options.empty == EmptyMode::Create;
     // Growing the file with --size= happens even in dry-run mode, so it needs write access.
-    let writable = !options.dry_run || create || matches!(options.size, Some(SizeRequest::Bytes(_)));
+    let writable =
+        !options.dry_run || create || matches!(options.size, Some(SizeRequest::Bytes(_)));
     let open = TargetOptions {
         writable,
         create,
@@ -339,9 +341,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             crate::log::emit_all(&diags);
             tracing::error!("{err}");
             tracing::info!("{}", err.size_hint());
-            return Err(Failure {
-                code: EXIT_FAILURE,
-            });
+            return Err(Failure { code: EXIT_FAILURE });
         }
     };
     crate::log::emit_all(&diags);
@@ -427,7 +427,11 @@ fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), F
         "File '{name}' grown from {} to {} by {}.",
         format_bytes(current),
         format_bytes(bytes),
-        if options.discard { "truncation" } else { "allocation" }
+        if options.discard {
+            "truncation"
+        } else {
+            "allocation"
+        }
     );
     // An existing GPT is rewritten at once so that it covers the new size.
     let sector_size = match options.sector_size {
@@ -489,4 +493,3 @@ fn decide_scratch(options: &Options, state: &DiskState, name: &str) -> Result<bo
         }
     }
 }
-

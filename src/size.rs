@@ -59,10 +59,10 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
             },
             None => (1, after_frac),
         };
-        if let Some(prev) = last_factor {
-            if factor >= prev {
-                return Err(SizeError::Invalid);
-            }
+        if let Some(prev) = last_factor
+            && factor >= prev
+        {
+            return Err(SizeError::Invalid);
         }
         last_factor = Some(factor);
         let int: u64 = if int_part.is_empty() {

@@ -26,7 +26,11 @@ pub fn repart_under_test() -> PathBuf {
     match std::env::var_os("REPART_UNDER_TEST") {
         Some(p) if !p.is_empty() => {
             let p = PathBuf::from(p);
-            if p.is_relative() { manifest_dir().join(p) } else { p }
+            if p.is_relative() {
+                manifest_dir().join(p)
+            } else {
+                p
+            }
         }
         _ => PathBuf::from(env!("CARGO_BIN_EXE_repart")),
     }
@@ -42,17 +46,27 @@ pub fn oracle_wrapper() -> PathBuf {
 
 /// Is the oracle installed? Returns a reason if not.
 pub fn oracle_available() -> Result<(), String> {
-    let cache = std::env::var("REPART_ORACLE_CACHE").unwrap_or_else(|_| "/var/cache/repart-oracle".into());
+    let cache =
+        std::env::var("REPART_ORACLE_CACHE").unwrap_or_else(|_| "/var/cache/repart-oracle".into());
     let suite = std::env::var("REPART_ORACLE_SUITE").unwrap_or_else(|_| "trixie".into());
-    let chroot = Path::new(&cache).join(&suite).join(".repart-oracle-complete");
-    let ldso = Path::new(&cache).join(format!("{suite}-ldso")).join(".repart-oracle-complete");
+    let chroot = Path::new(&cache)
+        .join(&suite)
+        .join(".repart-oracle-complete");
+    let ldso = Path::new(&cache)
+        .join(format!("{suite}-ldso"))
+        .join(".repart-oracle-complete");
     if !chroot.exists() && !ldso.exists() {
         return Err(format!(
             "no oracle installed in {cache} for suite {suite} (run tools/oracle/setup-reference-repart.sh)"
         ));
     }
     let w = oracle_wrapper();
-    match Command::new(&w).arg("--version").env("PATH", base_path()).stdin(Stdio::null()).output() {
+    match Command::new(&w)
+        .arg("--version")
+        .env("PATH", base_path())
+        .stdin(Stdio::null())
+        .output()
+    {
         Ok(o) if o.status.success() => Ok(()),
         Ok(o) => Err(format!(
             "{} --version failed ({}): {}",
@@ -75,7 +89,9 @@ pub fn base_path() -> OsString {
 /// Environment variables of the caller that are passed to every repart run
 /// (they only configure the oracle wrapper).
 pub fn passthrough_env() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with("REPART_ORACLE_")).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("REPART_ORACLE_"))
+        .collect()
 }
 
 pub fn sfdisk() -> PathBuf {
@@ -100,13 +116,20 @@ pub struct TempDir {
 
 impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
-        let base = std::env::var_os("GOLDEN_TMPDIR").map(PathBuf::from).unwrap_or_else(|| "/tmp".into());
+        let base = std::env::var_os("GOLDEN_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/tmp".into());
         const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         for _ in 0..1000 {
             let mut h = RandomState::new().build_hasher();
             h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
             h.write_u32(std::process::id());
-            h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos(),
+            );
             let mut x = h.finish();
             let mut name = format!("{prefix}.");
             for _ in 0..10 {
@@ -130,7 +153,11 @@ impl TempDir {
         let a = self.path.as_os_str().as_encoded_bytes();
         let b = self.canonical.as_os_str().as_encoded_bytes();
         let out = replace_bytes(data, a, b"{tmp}");
-        if a != b { replace_bytes(&out, b, b"{tmp}") } else { out }
+        if a != b {
+            replace_bytes(&out, b, b"{tmp}")
+        } else {
+            out
+        }
     }
 }
 
@@ -189,16 +216,31 @@ pub struct Output {
 
 /// Run `prog args` in `cwd` with a clean environment (only `env`), stdin
 /// /dev/null, stdout/stderr captured, killed after `timeout`.
-pub fn run(prog: &Path, args: &[OsString], cwd: &Path, env: &[(String, OsString)], timeout: Duration) -> Output {
+pub fn run(
+    prog: &Path,
+    args: &[OsString],
+    cwd: &Path,
+    env: &[(String, OsString)],
+    timeout: Duration,
+) -> Output {
     let mut cmd = Command::new(prog);
-    cmd.args(args).current_dir(cwd).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Output { stdout: vec![], stderr: format!("cannot run {}: {e}\n", prog.display()).into_bytes(), status: -1 }
+            return Output {
+                stdout: vec![],
+                stderr: format!("cannot run {}: {e}\n", prog.display()).into_bytes(),
+                status: -1,
+            };
         }
     };
     let mut so = child.stdout.take().unwrap();
@@ -240,14 +282,24 @@ pub fn run(prog: &Path, args: &[OsString], cwd: &Path, env: &[(String, OsString)
             None => -1,
         }
     };
-    Output { stdout, stderr, status }
+    Output {
+        stdout,
+        stderr,
+        status,
+    }
 }
 
 /// `sfdisk -d IMAGE` as the golden files store it: sfdisk's stdout, then
 /// "sfdisk exit status: N" if it failed. Same as tools/golden-lib.sh.
 pub fn sfdisk_dump(image: &Path, cwd: &Path) -> Vec<u8> {
     let env = vec![("PATH".to_string(), base_path())];
-    let o = run(&sfdisk(), &[OsString::from("-d"), image.as_os_str().to_owned()], cwd, &env, Duration::from_secs(60));
+    let o = run(
+        &sfdisk(),
+        &[OsString::from("-d"), image.as_os_str().to_owned()],
+        cwd,
+        &env,
+        Duration::from_secs(60),
+    );
     let mut v = o.stdout;
     if o.status != 0 {
         v.extend_from_slice(format!("sfdisk exit status: {}\n", o.status).as_bytes());
@@ -262,7 +314,11 @@ pub fn diff(expected: &[u8], actual: &[u8], ctx: usize) -> String {
     let show = |l: &[u8]| -> String {
         let s = String::from_utf8_lossy(l).into_owned();
         let s = s.replace('\r', "\\r").replace('\t', "\\t");
-        if s.ends_with(' ') { format!("{s}⏎(trailing spaces)") } else { s }
+        if s.ends_with(' ') {
+            format!("{s}⏎(trailing spaces)")
+        } else {
+            s
+        }
     };
     if a.len() * b.len() > 4_000_000 {
         return format!("(too large for a diff: {} vs {} lines)\n", a.len(), b.len());
@@ -318,7 +374,14 @@ pub fn diff(expected: &[u8], actual: &[u8], ctx: usize) -> String {
             }
         }
         let stop = (end + ctx).min(ops.len());
-        out.push_str(&format!("@@ expected line {} @@\n", ops[start..].iter().find(|o| o.0 != '+').map(|o| o.1 + 1).unwrap_or(n)));
+        out.push_str(&format!(
+            "@@ expected line {} @@\n",
+            ops[start..]
+                .iter()
+                .find(|o| o.0 != '+')
+                .map(|o| o.1 + 1)
+                .unwrap_or(n)
+        ));
         for &(c, idx) in &ops[start..stop] {
             let l = if c == '+' { b[idx] } else { a[idx] };
             out.push_str(&format!("{c}{}\n", show(l)));
@@ -346,25 +409,38 @@ fn split_lines(d: &[u8]) -> Vec<&[u8]> {
 /// Run `f(i)` for i in 0..n on `jobs` threads; results in index order.
 pub fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, jobs: usize, f: F) -> Vec<T> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<T>>> = std::sync::Mutex::new((0..n).map(|_| None).collect());
+    let results: std::sync::Mutex<Vec<Option<T>>> =
+        std::sync::Mutex::new((0..n).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= n {
-                    break;
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = f(i);
+                    results.lock().unwrap()[i] = Some(r);
                 }
-                let r = f(i);
-                results.lock().unwrap()[i] = Some(r);
             });
         }
     });
-    results.into_inner().unwrap().into_iter().map(|r| r.unwrap()).collect()
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 pub fn jobs() -> usize {
     std::env::var("REPART_TEST_JOBS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .clamp(1, 8)
+        })
 }

@@ -59,10 +59,30 @@ impl Rng {
 }
 
 const TYPES: &[&str] = &[
-    "esp", "xbootldr", "home", "srv", "var", "tmp", "user-home", "linux-generic", "linux-generic",
-    "linux-generic", "root", "root", "usr", "root-verity", "usr-verity", "root-verity-sig", "usr-x86-64",
-    "root-arm64", "root-x86", "usr-ppc64-le", "root-secondary", "aarch64-is-not-a-type-but-root-aarch64",
-    "8da63339-0007-60c0-c436-083ac8230908", "0fc63daf-8483-4772-8e79-3d69d8477de4",
+    "esp",
+    "xbootldr",
+    "home",
+    "srv",
+    "var",
+    "tmp",
+    "user-home",
+    "linux-generic",
+    "linux-generic",
+    "linux-generic",
+    "root",
+    "root",
+    "usr",
+    "root-verity",
+    "usr-verity",
+    "root-verity-sig",
+    "usr-x86-64",
+    "root-arm64",
+    "root-x86",
+    "usr-ppc64-le",
+    "root-secondary",
+    "aarch64-is-not-a-type-but-root-aarch64",
+    "8da63339-0007-60c0-c436-083ac8230908",
+    "0fc63daf-8483-4772-8e79-3d69d8477de4",
 ];
 
 /// One generated definition file (plus optional drop-in).
@@ -83,13 +103,24 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
     lines.push(format!("Type={ty}"));
     if rng.chance(30) {
         let l = rng.pick(&[
-            "data", "data", "root-x86-64", "home", "", "x%%y", "Ünïcødé-label", "%T",
-            "a-very-long-label-that-is-over-36-bytes-long", "linux-generic-2", "esp",
+            "data",
+            "data",
+            "root-x86-64",
+            "home",
+            "",
+            "x%%y",
+            "Ünïcødé-label",
+            "%T",
+            "a-very-long-label-that-is-over-36-bytes-long",
+            "linux-generic-2",
+            "esp",
         ]);
         lines.push(format!("Label={l}"));
     }
     if rng.chance(50) {
-        let v = rng.pick(&["4K", "1M", "10M", "12M", "20971521", "33M", "64M", "100M", "1.5M", "3G"]);
+        let v = rng.pick(&[
+            "4K", "1M", "10M", "12M", "20971521", "33M", "64M", "100M", "1.5M", "3G",
+        ]);
         lines.push(format!("SizeMinBytes={v}"));
     }
     // A maximum below the minimum is fatal; keep such combinations rare.
@@ -120,7 +151,14 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
         lines.push(format!("Priority={v}"));
     }
     if rng.chance(10) {
-        let v = rng.pick(&["0x1", "0x8000000000000000", "0x1000000000000000", "4", "0", "0xc000000000000000"]);
+        let v = rng.pick(&[
+            "0x1",
+            "0x8000000000000000",
+            "0x1000000000000000",
+            "4",
+            "0",
+            "0xc000000000000000",
+        ]);
         lines.push(format!("Flags={v}"));
     }
     for key in ["ReadOnly", "NoAuto", "GrowFileSystem"] {
@@ -130,7 +168,11 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
         }
     }
     if rng.chance(8) {
-        let v = if rng.chance(30) { "null".to_string() } else { rng.uuid() };
+        let v = if rng.chance(30) {
+            "null".to_string()
+        } else {
+            rng.uuid()
+        };
         lines.push(format!("UUID={v}"));
     }
     if rng.chance(5) {
@@ -147,7 +189,11 @@ fn gen_def(rng: &mut Rng, idx: usize, sane: bool) -> Def {
         dropin = Some(format!("[Partition]\n{}\n", moved.join("\n")));
     }
     let tag = rng.pick(&["a", "b", "data", "x", "root", "extra"]);
-    Def { name: format!("{:02}-{tag}{idx}.conf", idx * 10 + rng.below(10) as usize), main: format!("[Partition]\n{}\n", lines.join("\n")), dropin }
+    Def {
+        name: format!("{:02}-{tag}{idx}.conf", idx * 10 + rng.below(10) as usize),
+        main: format!("[Partition]\n{}\n", lines.join("\n")),
+        dropin,
+    }
 }
 
 fn gen_defs(rng: &mut Rng, max: u64, sane: bool) -> Vec<Def> {
@@ -180,7 +226,11 @@ fn gen_case(seed: u64, dir: &Path) -> String {
         write_defs(&dir.join("first.d"), &first);
         let grow = rng.pick(&["0", "1M", "50M", "300M", "1G"]);
         let mut setup = String::from("mkdir -p first.d\n");
-        let sector = if rng.chance(15) { " --sector-size=4096" } else { "" };
+        let sector = if rng.chance(15) {
+            " --sector-size=4096"
+        } else {
+            ""
+        };
         writeln!(
             setup,
             "\"$REPART\" --definitions=first.d --empty=create --size=auto --seed={uuid_seed} --dry-run=no --offline=yes{sector} img.raw > /dev/null"
@@ -200,12 +250,23 @@ fn gen_case(seed: u64, dir: &Path) -> String {
         }));
         write_defs(&dir.join("repart.d"), &second);
         cmd.push(format!("--seed={uuid_seed}"));
-        cmd.push(rng.pick(&["--dry-run=no", "--dry-run=no", "--dry-run=no", "--dry-run=yes"]).into());
+        cmd.push(
+            rng.pick(&[
+                "--dry-run=no",
+                "--dry-run=no",
+                "--dry-run=no",
+                "--dry-run=yes",
+            ])
+            .into(),
+        );
         if rng.chance(20) {
             cmd.push("--empty=allow".into());
         }
         if rng.chance(15) {
-            cmd.push(rng.pick(&["--size=auto", "--size=2G", "--size=100M"]).into());
+            cmd.push(
+                rng.pick(&["--size=auto", "--size=2G", "--size=100M"])
+                    .into(),
+            );
         }
         write!(descr, "existing image grown by {grow}, ").unwrap();
     } else {
@@ -235,7 +296,13 @@ fn gen_case(seed: u64, dir: &Path) -> String {
         cmd.push(rng.pick(&["--pretty=no", "--no-legend"]).into());
     }
     if rng.chance(5) {
-        cmd.push(rng.pick(&["--include-partitions=root,esp,linux-generic", "--exclude-partitions=linux-generic"]).into());
+        cmd.push(
+            rng.pick(&[
+                "--include-partitions=root,esp,linux-generic",
+                "--exclude-partitions=linux-generic",
+            ])
+            .into(),
+        );
     }
     cmd.push("{img}".into());
     std::fs::write(dir.join("cmd"), cmd.join("\n") + "\n").unwrap();
@@ -253,7 +320,11 @@ struct Mismatch {
 fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<String, Mismatch> {
     let case = TempDir::new("repart-diffcase");
     let descr = gen_case(seed, &case.path);
-    let fail = |report: String| Mismatch { seed, descr: descr.clone(), report };
+    let fail = |report: String| Mismatch {
+        seed,
+        descr: descr.clone(),
+        report,
+    };
     let o = run_case(&case.path, oracle).map_err(|e| fail(format!("oracle harness error: {e}")))?;
     let u = run_case(&case.path, ours).map_err(|e| fail(format!("harness error: {e}")))?;
     let mut report = String::new();
@@ -265,12 +336,20 @@ fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<String, Mismatc
                     writeln!(report, "--- {file} differs (- oracle, + ours):").unwrap();
                     report.push_str(&diff(a, b, 2));
                 }
-                (a, _) => writeln!(report, "--- {file}: oracle {} a result, ours {}", if a.is_some() { "has" } else { "has no" }, if a.is_some() { "not" } else { "has" }).unwrap(),
+                (a, _) => writeln!(
+                    report,
+                    "--- {file}: oracle {} a result, ours {}",
+                    if a.is_some() { "has" } else { "has no" },
+                    if a.is_some() { "not" } else { "has" }
+                )
+                .unwrap(),
             }
         }
     }
     if report.is_empty() {
-        let st = o.files["status"].as_ref().map(|v| String::from_utf8_lossy(v).trim().to_string());
+        let st = o.files["status"]
+            .as_ref()
+            .map(|v| String::from_utf8_lossy(v).trim().to_string());
         return Ok(st.unwrap_or_default());
     }
     // Oracle's stderr helps to understand the case.
@@ -300,33 +379,57 @@ fn failures_dir() -> PathBuf {
 fn differential() {
     if let Err(why) = oracle_available() {
         if std::env::var("REPART_REQUIRE_ORACLE").as_deref() == Ok("1") {
-            panic!("differential: the oracle is required (REPART_REQUIRE_ORACLE=1) but unavailable: {why}");
+            panic!(
+                "differential: the oracle is required (REPART_REQUIRE_ORACLE=1) but unavailable: {why}"
+            );
         }
         eprintln!("differential: SKIPPED: {why}");
         return;
     }
     let oracle = oracle_wrapper();
     let ours = repart_under_test();
-    let n: u64 = std::env::var("DIFF_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(320);
-    let first: u64 = std::env::var("DIFF_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let n: u64 = std::env::var("DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(320);
+    let first: u64 = std::env::var("DIFF_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let seeds: Vec<u64> = match std::env::var("DIFF_ONLY") {
         Ok(s) if !s.is_empty() => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
         _ => (first..first + n).collect(),
     };
-    let show: usize = std::env::var("DIFF_SHOW").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let show: usize = std::env::var("DIFF_SHOW")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let _ = std::fs::remove_dir_all(failures_dir());
     let t0 = std::time::Instant::now();
-    let results = parallel_map(seeds.len(), jobs(), |i| compare_case(seeds[i], &oracle, &ours));
+    let results = parallel_map(seeds.len(), jobs(), |i| {
+        compare_case(seeds[i], &oracle, &ours)
+    });
     let mismatches: Vec<&Mismatch> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let mut statuses = std::collections::BTreeMap::<&str, usize>::new();
     for r in results.iter().filter_map(|r| r.as_ref().ok()) {
         *statuses.entry(r.as_str()).or_default() += 1;
     }
     for m in mismatches.iter().take(show) {
-        eprintln!("MISMATCH seed {}: {}\n{}", m.seed, m.descr, m.report.lines().map(|l| format!("    {l}\n")).collect::<String>());
+        eprintln!(
+            "MISMATCH seed {}: {}\n{}",
+            m.seed,
+            m.descr,
+            m.report
+                .lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
     }
     if mismatches.len() > show {
-        eprintln!("... and {} more mismatches (DIFF_SHOW=N to see more)", mismatches.len() - show);
+        eprintln!(
+            "... and {} more mismatches (DIFF_SHOW=N to see more)",
+            mismatches.len() - show
+        );
     }
     eprintln!(
         "differential: compared {} cases against the oracle in {:.1}s: {} identical (exit status: count {:?}), {} mismatches{}",
@@ -335,7 +438,24 @@ fn differential() {
         seeds.len() - mismatches.len(),
         statuses,
         mismatches.len(),
-        if mismatches.is_empty() { String::new() } else { format!(" (seeds: {})", mismatches.iter().map(|m| m.seed.to_string()).collect::<Vec<_>>().join(",")) }
+        if mismatches.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (seeds: {})",
+                mismatches
+                    .iter()
+                    .map(|m| m.seed.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        }
     );
-    assert!(mismatches.is_empty(), "{} of {} differential cases differ from the oracle (reproducers in {})", mismatches.len(), seeds.len(), failures_dir().display());
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differential cases differ from the oracle (reproducers in {})",
+        mismatches.len(),
+        seeds.len(),
+        failures_dir().display()
+    );
 }

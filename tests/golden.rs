@@ -41,10 +41,14 @@ pub fn list_cases() -> Vec<String> {
 fn selected(name: &str, filter: &Option<String>) -> bool {
     match filter {
         None => true,
-        Some(f) => f.split(',').map(str::trim).filter(|p| !p.is_empty()).any(|p| match p.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == p,
-        }),
+        Some(f) => f
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .any(|p| match p.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == p,
+            }),
     }
 }
 
@@ -75,14 +79,21 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
     let tmp = TempDir::new("repart-golden");
     let t = &tmp.path;
     // 1. inputs
-    let mut entries: Vec<_> = std::fs::read_dir(case_dir).map_err(|e| e.to_string())?.filter_map(|e| e.ok()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(case_dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name();
-        if matches!(name.to_str(), Some("cmd" | "env" | "setup" | "expected" | "README" | "ignore")) {
+        if matches!(
+            name.to_str(),
+            Some("cmd" | "env" | "setup" | "expected" | "README" | "ignore")
+        ) {
             continue;
         }
-        copy_tree(&e.path(), &t.join(&name)).map_err(|err| format!("copying {}: {err}", e.path().display()))?;
+        copy_tree(&e.path(), &t.join(&name))
+            .map_err(|err| format!("copying {}: {err}", e.path().display()))?;
     }
     std::fs::create_dir_all(t.join("repart.d")).map_err(|e| e.to_string())?;
     let tstr = t.to_str().ok_or("non-UTF-8 temp path")?;
@@ -95,8 +106,18 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
             ("REPART".to_string(), repart.as_os_str().to_owned()),
             ("TMP".to_string(), t.as_os_str().to_owned()),
         ];
-        let args = vec![OsString::from("-euo"), OsString::from("pipefail"), setup.as_os_str().to_owned()];
-        let o = run(Path::new("/bin/bash"), &args, t, &env, Duration::from_secs(300));
+        let args = vec![
+            OsString::from("-euo"),
+            OsString::from("pipefail"),
+            setup.as_os_str().to_owned(),
+        ];
+        let o = run(
+            Path::new("/bin/bash"),
+            &args,
+            t,
+            &env,
+            Duration::from_secs(300),
+        );
         if o.status != 0 {
             return Err(format!(
                 "setup failed (exit {}):\n{}{}",
@@ -113,16 +134,28 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
     let img = format!("{tstr}/img.raw");
     let args: Vec<OsString> = cmd
         .lines()
-        .map(|l| OsString::from(l.replace("{defs}", &defs).replace("{img}", &img).replace("{tmp}", tstr)))
+        .map(|l| {
+            OsString::from(
+                l.replace("{defs}", &defs)
+                    .replace("{img}", &img)
+                    .replace("{tmp}", tstr),
+            )
+        })
         .collect();
     let mut env: Vec<(String, OsString)> = vec![("PATH".to_string(), base_path())];
-    env.extend(passthrough_env().into_iter().map(|(k, v)| (k, OsString::from(v))));
+    env.extend(
+        passthrough_env()
+            .into_iter()
+            .map(|(k, v)| (k, OsString::from(v))),
+    );
     if let Ok(s) = std::fs::read_to_string(case_dir.join("env")) {
         for line in s.lines() {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (k, v) = line.split_once('=').ok_or_else(|| format!("bad env line {line:?}"))?;
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| format!("bad env line {line:?}"))?;
             env.push((k.to_string(), OsString::from(v)));
         }
     }
@@ -130,9 +163,14 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
     let mut r = CaseResult::default();
     r.files.insert("stdout", Some(tmp.normalize(&o.stdout)));
     r.files.insert("stderr", Some(tmp.normalize(&o.stderr)));
-    r.files.insert("status", Some(format!("{}\n", o.status).into_bytes()));
+    r.files
+        .insert("status", Some(format!("{}\n", o.status).into_bytes()));
     let image = t.join("img.raw");
-    let sf = if image.exists() { Some(tmp.normalize(&sfdisk_dump(&image, t))) } else { None };
+    let sf = if image.exists() {
+        Some(tmp.normalize(&sfdisk_dump(&image, t)))
+    } else {
+        None
+    };
     r.files.insert("sfdisk-d", sf);
     Ok(r)
 }
@@ -142,7 +180,9 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
     let dir = golden_dir().join(name);
     let exp_dir = dir.join("expected");
     if !exp_dir.is_dir() {
-        return Some(format!("no expected/ (run tools/capture-goldens.sh {name})\n"));
+        return Some(format!(
+            "no expected/ (run tools/capture-goldens.sh {name})\n"
+        ));
     }
     let ignored: Vec<String> = std::fs::read_to_string(dir.join("ignore"))
         .unwrap_or_default()
@@ -164,7 +204,9 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
         match (&expected, actual) {
             (None, None) => {}
             (Some(e), Some(a)) if e == a => {}
-            (Some(_), None) => report.push_str(&format!("--- {file}: expected a result, but there is none (no image?)\n")),
+            (Some(_), None) => report.push_str(&format!(
+                "--- {file}: expected a result, but there is none (no image?)\n"
+            )),
             (None, Some(a)) => report.push_str(&format!(
                 "--- {file}: not expected, but got:\n{}\n",
                 String::from_utf8_lossy(a)
@@ -175,15 +217,25 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
             }
         }
     }
-    if report.is_empty() { None } else { Some(report) }
+    if report.is_empty() {
+        None
+    } else {
+        Some(report)
+    }
 }
 
 #[test]
 fn golden() {
     let repart = repart_under_test();
     let filter = std::env::var("GOLDEN_CASE").ok().filter(|s| !s.is_empty());
-    let cases: Vec<String> = list_cases().into_iter().filter(|c| selected(c, &filter)).collect();
-    assert!(!cases.is_empty(), "no golden cases selected (GOLDEN_CASE={filter:?})");
+    let cases: Vec<String> = list_cases()
+        .into_iter()
+        .filter(|c| selected(c, &filter))
+        .collect();
+    assert!(
+        !cases.is_empty(),
+        "no golden cases selected (GOLDEN_CASE={filter:?})"
+    );
     let known = known_differences();
     eprintln!("golden: {} case(s) with {}", cases.len(), repart.display());
     let results = parallel_map(cases.len(), jobs(), |i| check_case(&cases[i], &repart));

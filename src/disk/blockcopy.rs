@@ -25,7 +25,8 @@ pub fn copy_sparse(src: &File, dst: &File, offset: u64) -> io::Result<u64> {
 
 /// `lseek` with SEEK_DATA/SEEK_HOLE; `None` when there is no more data (ENXIO).
 fn seek(file: &File, from: u64, whence: libc::c_int) -> io::Result<Option<u64>> {
-    let from = libc::off_t::try_from(from).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    let from =
+        libc::off_t::try_from(from).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
     // SAFETY: lseek on a valid descriptor; no memory is passed.
     let r = unsafe { libc::lseek(file.as_raw_fd(), from, whence) };
     if r < 0 {

@@ -2,7 +2,6 @@
 //! which part of the device each partition covers, then one legend line per partition
 //! (the last partition is labelled first).
 
-
 use crate::output::RenderOptions;
 use crate::output::cells::{glyphs, hint};
 use crate::output::table::NORMAL;

@@ -3,7 +3,6 @@
 //! cells, trailing spaces stripped only in the last column, and — on a terminal —
 //! narrowing to the terminal width with `…` ellipsizing and ANSI colors.
 
-
 /// Grey: `-` labels and empty cells.
 pub(crate) const GREY: &str = "\x1b[0;38:5:245m";
 /// Underline (SIZE/PADDING of the last partition row when the Σ is non-zero).

@@ -118,9 +118,7 @@ pub fn allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> Alloc
             slots[p].padding_area = Some(i);
         }
     }
-    let largest = areas
-        .last()
-        .map_or(0, |a| available(a, slots, grain));
+    let largest = areas.last().map_or(0, |a| available(a, slots, grain));
 
     for area in areas.iter() {
         if let Some(p) = area.after {

@@ -19,7 +19,12 @@ pub fn new_partition_attrs(def: &Definition) -> (u64, Vec<String>) {
     let mut warnings = Vec::new();
     let settings = [
         ("NoAuto", def.no_auto, NO_AUTO, ty.supports_no_auto()),
-        ("ReadOnly", def.read_only, READ_ONLY, ty.supports_read_only()),
+        (
+            "ReadOnly",
+            def.read_only,
+            READ_ONLY,
+            ty.supports_read_only(),
+        ),
         ("GrowFileSystem", def.growfs, GROWFS, ty.supports_growfs()),
     ];
     for (key, setting, bit, supported) in settings {

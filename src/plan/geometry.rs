@@ -66,6 +66,9 @@ mod tests {
     #[test]
     fn window_rounds_inward() {
         assert_eq!(usable_window(34, 2014, 512, 4096), (20480, 1028096));
-        assert_eq!(usable_window(2048, 2097118, 512, 4096), (1 << 20, 1073721344));
+        assert_eq!(
+            usable_window(2048, 2097118, 512, 4096),
+            (1 << 20, 1073721344)
+        );
     }
 }

@@ -110,7 +110,9 @@ fn grow_area(slots: &mut [Slot], a: usize, area: &FreeArea, grain: u64) {
             if slot.dropped || slot.allocated_area != Some(a) {
                 continue;
             }
-            let Some(current) = slot.new_size else { continue };
+            let Some(current) = slot.new_size else {
+                continue;
+            };
             let grown = round_down(current.saturating_add(budget.span), grain)
                 .max(current)
                 .min(max_size(slot, grain));
@@ -118,11 +120,11 @@ fn grow_area(slots: &mut [Slot], a: usize, area: &FreeArea, grain: u64) {
             slot.new_size = Some(grown);
         }
     }
-    if budget.span > 0 {
-        if let Some(p) = area.after {
-            let padding = slots[p].new_padding.unwrap_or(0);
-            slots[p].new_padding = Some(padding.saturating_add(budget.span));
-        }
+    if budget.span > 0
+        && let Some(p) = area.after
+    {
+        let padding = slots[p].new_padding.unwrap_or(0);
+        slots[p].new_padding = Some(padding.saturating_add(budget.span));
     }
 }
 

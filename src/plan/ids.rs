@@ -82,19 +82,46 @@ mod tests {
 
     #[test]
     fn disk_guid_matches_upstream() {
-        assert_eq!(disk_guid(u(SEED)), u("1d2ce291-7cce-4f7d-bc83-fdb49ad74ebd"));
+        assert_eq!(
+            disk_guid(u(SEED)),
+            u("1d2ce291-7cce-4f7d-bc83-fdb49ad74ebd")
+        );
     }
 
     #[test]
     fn partition_uuids_match_upstream() {
         let seed = u(SEED);
         let cases = [
-            ("933ac7e1-2eb4-4f13-b844-0e14e2aef915", 0, "4980595d-d74a-483a-aa9e-9903879a0ee5"),
-            ("0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", 0, "78c92db8-3d2b-4823-b0dc-792b78f66f1e"),
-            ("c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 0, "39107b09-615d-48fb-ba37-c663885fce67"),
-            ("4f68bce3-e8cd-4db1-96e7-fbcaf984b709", 0, "60f33797-1d71-4dcb-aa6f-20564f036cd0"),
-            ("4f68bce3-e8cd-4db1-96e7-fbcaf984b709", 1, "73a4ccd2-eaf5-44da-a366-f99188210fdc"),
-            ("0fc63daf-8483-4772-8e79-3d69d8477de4", 1, "db081670-07ae-48ca-9f5e-813d5e40b976"),
+            (
+                "933ac7e1-2eb4-4f13-b844-0e14e2aef915",
+                0,
+                "4980595d-d74a-483a-aa9e-9903879a0ee5",
+            ),
+            (
+                "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f",
+                0,
+                "78c92db8-3d2b-4823-b0dc-792b78f66f1e",
+            ),
+            (
+                "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+                0,
+                "39107b09-615d-48fb-ba37-c663885fce67",
+            ),
+            (
+                "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
+                0,
+                "60f33797-1d71-4dcb-aa6f-20564f036cd0",
+            ),
+            (
+                "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
+                1,
+                "73a4ccd2-eaf5-44da-a366-f99188210fdc",
+            ),
+            (
+                "0fc63daf-8483-4772-8e79-3d69d8477de4",
+                1,
+                "db081670-07ae-48ca-9f5e-813d5e40b976",
+            ),
         ];
         for (ty, k, expected) in cases {
             assert_eq!(partition_uuid(seed, u(ty), k), u(expected), "{ty} k={k}");

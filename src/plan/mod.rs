@@ -276,11 +276,7 @@ fn assign_labels(slots: &mut [Slot]) {
         let label = match slots[i].def.and_then(|d| d.label.clone()) {
             Some(label) => label,
             None => {
-                let prefix = slots[i]
-                    .partition_type
-                    .name
-                    .unwrap_or("linux")
-                    .to_string();
+                let prefix = slots[i].partition_type.name.unwrap_or("linux").to_string();
                 let taken: Vec<&str> = slots[..i].iter().map(|s| s.label.as_str()).collect();
                 ids::default_label(&prefix, taken.iter().copied())
             }

@@ -151,7 +151,10 @@ fn first_boot_weights_match_upstream() {
             (411648, 7032, 1)
         ]
     );
-    assert_eq!(plan.partitions[0].uuid.to_string(), "6608ec57-916f-4103-9b82-5c054341b92d");
+    assert_eq!(
+        plan.partitions[0].uuid.to_string(),
+        "6608ec57-916f-4103-9b82-5c054341b92d"
+    );
     assert_eq!(plan.last_lba, 21390206);
 }
 
@@ -170,10 +173,10 @@ fn arb_definition() -> impl Strategy<Value = Definition> {
             let mut d = def("x.conf", t);
             d.size_min = min.map(|v| v / 4096 * 4096);
             d.size_max = max.map(|v| v.div_ceil(4096) * 4096);
-            if let (Some(a), Some(b)) = (d.size_min, d.size_max) {
-                if a > b {
-                    d.size_max = Some(a);
-                }
+            if let (Some(a), Some(b)) = (d.size_min, d.size_max)
+                && a > b
+            {
+                d.size_max = Some(a);
             }
             d.weight = w;
             d.padding_weight = pw;
