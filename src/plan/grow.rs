@@ -89,12 +89,9 @@ fn grow_area(slots: &mut [Slot], a: usize, area: &FreeArea, grain: u64) {
     ] {
         loop {
             let mut again = false;
-            for i in 0..slots.len() {
-                if !associated(&slots[i], a) {
-                    continue;
-                }
-                again |= decide_size(&mut slots[i], phase, &mut budget, grain);
-                again |= decide_padding(&mut slots[i], phase, &mut budget, grain);
+            for slot in slots.iter_mut().filter(|s| associated(s, a)) {
+                again |= decide_size(slot, phase, &mut budget, grain);
+                again |= decide_padding(slot, phase, &mut budget, grain);
             }
             if !again {
                 break;
