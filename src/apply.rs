@@ -11,7 +11,7 @@ use crate::config::Definition;
 use crate::content::JobSettings;
 use crate::disk::blockcopy::copy_sparse;
 use crate::disk::gpt::{NewEntry, NewTable};
-use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target};
+use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
 use crate::fs::FsError;
 use crate::fs::minimize::MinimizedImage;
 use crate::plan::flags::new_partition_attrs;
@@ -112,7 +112,39 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
         entries,
     };
     target.write_table(plan.sector_size, &table)?;
+    if target.kind == TargetKind::BlockDevice {
+        tell_kernel(plan, target);
+    }
     Ok(())
+}
+
+/// Announces new and grown partitions to the kernel one by one (BLKPG). Re-reading
+/// the whole table (BLKRRPART) fails with EBUSY while any partition is mounted, which
+/// is the normal case in an initrd; BLKPG works regardless. Failures are logged, not
+/// fatal: the table on disk is already complete and a reboot picks it up.
+fn tell_kernel(plan: &Plan, target: &Target) {
+    if !target.partition_scanning_enabled() {
+        tracing::info!(
+            "Not telling kernel to reread partition table, because selected image does not support kernel partition block devices."
+        );
+        return;
+    }
+    tracing::info!("Telling kernel to reread partition table.");
+    for row in &plan.partitions {
+        let result = match row.old_size {
+            None => target.kernel_add_partition(row.partno, row.offset, row.new_size),
+            Some(old) if old != row.new_size => {
+                target.kernel_resize_partition(row.partno, row.offset, row.new_size)
+            }
+            Some(_) => continue,
+        };
+        if let Err(e) = result {
+            tracing::warn!(
+                "Failed to tell the kernel about partition {}: {e}",
+                row.partno
+            );
+        }
+    }
 }
 
 /// Copies a prepared image file into the partition at `row`, checking it fits.

@@ -56,12 +56,40 @@ fn copy_range(src: &File, from: u64, dst: &File, to: u64, mut len: u64) -> io::R
             )
         };
         if n < 0 {
-            return Err(io::Error::last_os_error());
+            let err = io::Error::last_os_error();
+            // Block devices and some file systems refuse copy_file_range.
+            return match err.raw_os_error() {
+                Some(libc::EINVAL | libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP) => {
+                    copy_with_buffer(src, off_in as u64, dst, off_out as u64, len)
+                }
+                _ => Err(err),
+            };
         }
         if n == 0 {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
         }
         len -= n as u64;
+    }
+    Ok(())
+}
+
+/// The portable fallback: positioned reads and writes through a 1 MiB buffer.
+fn copy_with_buffer(
+    src: &File,
+    mut from: u64,
+    dst: &File,
+    mut to: u64,
+    mut len: u64,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 1 << 20];
+    while len > 0 {
+        let chunk = usize::try_from(len.min(1 << 20)).unwrap_or(1 << 20);
+        src.read_exact_at(&mut buf[..chunk], from)?;
+        dst.write_all_at(&buf[..chunk], to)?;
+        from += chunk as u64;
+        to += chunk as u64;
+        len -= chunk as u64;
     }
     Ok(())
 }
