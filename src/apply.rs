@@ -73,6 +73,13 @@ const WIPE_BYTES: u64 = 1 << 20;
 /// file systems, then the partition table.
 pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
     let (definitions, options) = (work.definitions, work.options);
+    // Deferred partitions are planned and shown, but nothing of them is written.
+    let deferred = |row: &PlannedPartition| {
+        row.is_new() && options.defer_partitions.contains(&row.partition_type.uuid)
+    };
+    let mut plan = plan.clone();
+    plan.partitions.retain(|row| !deferred(row));
+    let plan = &plan;
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let def = row.definition.and_then(|i| definitions.get(i));
         if let Some(def) = def

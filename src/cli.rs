@@ -251,6 +251,10 @@ pub struct Options {
     pub exclude_partitions: Option<Vec<Uuid>>,
     /// `--copy-source=`.
     pub copy_source: Option<PathBuf>,
+    /// `--split=`.
+    pub split: bool,
+    /// `--defer-partitions=`: types planned but not written.
+    pub defer_partitions: Vec<Uuid>,
     /// The device or image file, verbatim.
     pub node: Option<String>,
     /// Messages upstream prints while parsing (e.g. size rounding).
@@ -406,7 +410,6 @@ impl Options {
             ("--tpm2-public-key-pcrs=", &args.tpm2_public_key_pcrs),
             ("--tpm2-pcrlock=", &args.tpm2_pcrlock),
             ("--image-policy=", &args.image_policy),
-            ("--defer-partitions=", &args.defer_partitions),
             ("--make-ddi=", &args.make_ddi),
             ("--generate-fstab=", &args.generate_fstab),
             ("--generate-crypttab=", &args.generate_crypttab),
@@ -415,9 +418,7 @@ impl Options {
                 return not_supported(name);
             }
         }
-        if let Some(true) = boolean_option("split", &args.split)? {
-            return not_supported("--split=yes");
-        }
+        o.split = boolean_option("split", &args.split)?.unwrap_or(false);
         if args.sysext || args.confext || args.portable {
             return not_supported("--make-ddi= (-S/-C/-P)");
         }
@@ -482,6 +483,12 @@ impl Options {
         }
         if let Some(list) = &args.include_partitions {
             o.include_partitions = Some(parse_type_list(list, o.architecture)?);
+        }
+        if o.split && o.node.is_none() {
+            return err("A path to an image file must be specified when --split is used.");
+        }
+        if let Some(list) = &args.defer_partitions {
+            o.defer_partitions = parse_type_list(list, o.architecture)?;
         }
         if let Some(list) = &args.exclude_partitions {
             o.exclude_partitions = Some(parse_type_list(list, o.architecture)?);
@@ -557,9 +564,12 @@ Options:
      --exclude-partitions=TYPE,...
                           Ignore definitions of these partition types
   -s --copy-source=PATH   Base directory for CopyFiles= sources
+     --split=BOOL         Also write each partition to its own file
+     --defer-partitions=TYPE,...
+                          Plan partitions of these types but do not write them
 
 Not supported yet (they fail with a clear error): --image=, --image-policy=,
---copy-from=, --make-ddi=/-S/-C/-P, --split=yes, --defer-partitions=,
+--copy-from=, --make-ddi=/-S/-C/-P,
 --factory-reset=yes, --can-factory-reset, --key-file=, --private-key=,
 --certificate=, --tpm2-*, --generate-fstab=, --generate-crypttab=, --list-devices.
 

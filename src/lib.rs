@@ -16,3 +16,4 @@ pub mod output;
 pub mod plan;
 pub mod run;
 pub mod size;
+pub mod split;

@@ -124,12 +124,14 @@ fn seed(options: &Options) -> Result<Uuid, Failure> {
     }
 }
 
-fn load_definitions(options: &Options) -> Result<Vec<Definition>, Failure> {
+fn load_definitions(
+    options: &Options,
+    sys: &config::specifier::SystemInfo,
+) -> Result<Vec<Definition>, Failure> {
     let root = options.root.as_ref().map(|r| absolute(r));
-    let sys = config::specifier::SystemInfo::from_host(root.as_deref());
     let load = load_options(options, root);
     let mut diags = Vec::new();
-    let result = config::discovery::load_definitions(&load, &sys, &mut diags);
+    let result = config::discovery::load_definitions(&load, sys, &mut diags);
     crate::log::emit_all(&diags);
     result.map_err(fail)
 }
@@ -238,7 +240,9 @@ fn utf8_wanted() -> bool {
 
 fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), Failure> {
     let seed = seed(options)?;
-    let definitions = load_definitions(options)?;
+    let root = options.root.as_ref().map(|r| absolute(r));
+    let sys = config::specifier::SystemInfo::from_host(root.as_deref());
+    let definitions = load_definitions(options, &sys)?;
     let Some(node) = options.node.clone() else {
         tracing::error!("Failed to discover root block device.");
         return Err(Failure {
@@ -335,7 +339,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         minimized_sizes: &copy_sizes,
         extend_table: !options.dry_run,
     };
-    let (plan, diags) = match plan::compute(&input) {
+    let (mut plan, diags) = match plan::compute(&input) {
         Ok(ok) => ok,
         Err((err, diags)) => {
             crate::log::emit_all(&diags);
@@ -367,6 +371,24 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         options,
     };
     write_changes(&plan, &work, &mut target)?;
+    if options.split {
+        let mut made = Vec::new();
+        let result = crate::split::split(
+            &mut plan,
+            &definitions,
+            &options.defer_partitions,
+            &name,
+            &target.file,
+            &sys,
+            &mut made,
+        );
+        if let Err(e) = result {
+            for path in made {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(fail(e));
+        }
+    }
 
     match options.json {
         JsonMode::Off => {}

@@ -53,14 +53,17 @@ pub struct SystemInfo {
     pub var_tmp_dir: String,
 }
 
-/// Why an expansion failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an expansion failed (texts are the errno strings upstream would print).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecifierError {
     /// `%X` with an unknown alphanumeric `X` (EBADSLT).
+    #[error("Invalid slot")]
     Unknown(char),
     /// The result exceeds the length limit (ENAMETOOLONG).
+    #[error("File name too long")]
     TooLong,
     /// The specifier's source is missing (no machine-id, no os-release, no boot id).
+    #[error("Protocol driver not attached")]
     Unavailable(char),
 }
 

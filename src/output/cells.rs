@@ -221,7 +221,7 @@ pub(crate) fn row_values(p: &PlannedPartition, opts: &RenderOptions, json: bool)
                 .map(|d| d.to_string_lossy().into_owned())
                 .collect(),
         ),
-        Value::Null,
+        p.split_path.clone().map_or(Value::Null, Value::Str),
     ]
 }
 

@@ -147,6 +147,7 @@ mod tests {
             attrs: 0,
             init_uuid: false,
             init_label: false,
+            split_path: None,
         }
     }
 

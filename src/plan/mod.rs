@@ -58,6 +58,8 @@ pub struct PlannedPartition {
     pub init_uuid: bool,
     /// Whether the label is set on an existing unlabelled partition.
     pub init_label: bool,
+    /// Split artifact written for this partition (`-` for none), once `--split` ran.
+    pub split_path: Option<String>,
 }
 
 impl PlannedPartition {

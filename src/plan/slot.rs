@@ -162,6 +162,7 @@ impl<'a> Slot<'a> {
             attrs,
             init_uuid: self.init_uuid,
             init_label: self.init_label,
+            split_path: None,
         }
     }
 }
