@@ -86,3 +86,96 @@ extract_vmlinux() {
   done
   rm -f "$out"; return 1
 }
+
+# build_initramfs KDIR OUT REPART_BIN DEFS_DIR MACHINE_ID
+# A cpio (newc) with busybox-static, the virtio/ext4/squashfs modules and their
+# modules.dep closure, repart and mke2fs with the libraries ldd lists, the
+# host's mke2fs.conf, /etc/repart.d, /etc/machine-id and guest-init.sh as /init.
+# The loop driver is deliberately left out (the live path must not need it).
+build_initramfs() {
+  local kdir=$1 out=$2 repart=$3 defs=$4 machine_id=$5
+  local kver modsrc st m pat rel
+  kver=$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -1)")
+  modsrc=$kdir/lib/modules/$kver
+  st=$(mktemp -d "${TMPDIR:-/tmp}/repart-initramfs.XXXXXX")
+  mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,mnt,lib/modules/$kver}
+
+  install -m755 "$(command -v busybox)" "$st/bin/busybox"
+  file -L "$st/bin/busybox" | grep -q 'statically linked' || die "busybox is not static (busybox-static)"
+  for m in $("$st/bin/busybox" --list-full); do
+    [ -e "$st/$m" ] || ln -s /bin/busybox "$st/$m"
+  done
+
+  declare -A seen=()
+  _add_mod() {
+    local r=$1 d
+    [ -n "${seen[$r]:-}" ] && return; seen[$r]=1
+    mkdir -p "$st/lib/modules/$kver/$(dirname "$r")"
+    case $r in
+      *.ko.xz)  xz -dc "$modsrc/$r" > "$st/lib/modules/$kver/${r%.xz}" ;;
+      *.ko.zst) zstd -dcq "$modsrc/$r" > "$st/lib/modules/$kver/${r%.zst}" ;;
+      *)        cp "$modsrc/$r" "$st/lib/modules/$kver/$r" ;;
+    esac
+    for d in $(grep -m1 "^$r:" "$modsrc/modules.dep" | cut -d: -f2-); do _add_mod "$d"; done
+  }
+  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 squashfs; do
+    pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
+    rel=$(grep -m1 -E "(^|/)$pat\.ko(\.[a-z]+)?:" "$modsrc/modules.dep" | cut -d: -f1 || true)
+    [ -n "$rel" ] && _add_mod "$rel"
+  done
+  if find "$st/lib/modules" -name 'loop.ko*' | grep -q .; then die "loop.ko slipped into the initramfs"; fi
+  cp "$modsrc"/modules.builtin "$modsrc"/modules.order "$st/lib/modules/$kver/" 2>/dev/null || true
+  grep -qE '(^|/)loop\.ko' "$modsrc/modules.builtin" && die "this kernel has loop built in; the no-loop test needs it as a module"
+  busybox depmod -b "$st" "$kver"
+
+  _copy_bin() {
+    local src=$1 dst=$2 lib d
+    for d in bin sbin usr/bin usr/sbin; do rm -f "$st/$d/$(basename "$dst")"; done
+    mkdir -p "$st/$(dirname "$dst")"
+    cp -L "$src" "$st/$dst"
+    for lib in $(ldd "$src" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
+      [ -e "$st/$lib" ] && continue
+      mkdir -p "$st/$(dirname "$lib")"; cp -L "$lib" "$st/$lib"
+    done
+  }
+  _copy_bin "$repart" /usr/bin/repart
+  _copy_bin "$(command -v mke2fs)" /usr/sbin/mke2fs
+  for m in mkfs.ext4 mkfs.ext3 mkfs.ext2; do rm -f "$st"/{bin,sbin,usr/bin}/$m; ln -sf mke2fs "$st/usr/sbin/$m"; done
+  cp /etc/mke2fs.conf "$st/etc/mke2fs.conf"
+  mkdir -p "$st/etc/repart.d"
+  cp "$defs"/*.conf "$st/etc/repart.d/"
+  echo "$machine_id" > "$st/etc/machine-id"
+  echo "root:x:0:0:root:/:/bin/sh" > "$st/etc/passwd"
+  install -m755 "$REPO/tests/vm/guest-init.sh" "$st/init"
+  [ "$(id -u)" = 0 ] && mknod -m 600 "$st/dev/console" c 5 1
+
+  ( cd "$st" && find . -mindepth 1 -printf '%P\0' | LC_ALL=C sort -z \
+      | cpio --null --create --format=newc --reproducible --owner=0:0 --quiet ) > "$out"
+  rm -rf "$st"
+  unset -f _add_mod _copy_bin
+}
+
+# run_vm KERNEL INITRD DISK RESULTS_DISK LOG SECTOR_SIZE CMDLINE TIMEOUT
+# QEMU under TCG (KVM does not work on these machines), serial to LOG.
+# Returns 0 if the guest printed VMTEST-RESULT: PASS.
+run_vm() {
+  local kernel=$1 initrd=$2 disk=$3 results=$4 logf=$5 ss=$6 extra=$7 tmo=${8:-240}
+  local bios=() accel=tcg cpu=max qrc
+  [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+  if [ "${VMTEST_ACCEL:-tcg}" = kvm ]; then accel=kvm cpu=host; fi
+  : > "$logf"
+  timeout --foreground -k 5 "$tmo" \
+    qemu-system-x86_64 -nodefaults -no-user-config \
+      -machine "q35,accel=$accel" -cpu "$cpu" -smp 1 -m "${VMTEST_MEM:-512}" "${bios[@]}" \
+      -display none -no-reboot -serial "file:$logf" \
+      -kernel "$kernel" -initrd "$initrd" \
+      -append "console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init $extra" \
+      -drive "file=$disk,format=raw,if=none,id=disk0,cache=writeback,discard=unmap" \
+      -device "virtio-blk-pci,drive=disk0,logical_block_size=$ss,physical_block_size=$ss" \
+      -drive "file=$results,format=raw,if=none,id=disk1,cache=writeback" \
+      -device virtio-blk-pci,drive=disk1
+  qrc=$?
+  [ $qrc = 124 ] && { echo "qemu: timeout after ${tmo}s" >&2; return 124; }
+  [ $qrc = 0 ] || { echo "qemu exited $qrc" >&2; return $qrc; }
+  grep -q '^VMTEST-RESULT: PASS' "$logf"
+}
