@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod discover;
 pub mod disk;
 pub mod fs;
 pub mod gpt_types;

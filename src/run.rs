@@ -243,11 +243,23 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let root = options.root.as_ref().map(|r| absolute(r));
     let sys = config::specifier::SystemInfo::from_host(root.as_deref());
     let definitions = load_definitions(options, &sys)?;
-    let Some(node) = options.node.clone() else {
-        tracing::error!("Failed to discover root block device.");
-        return Err(Failure {
-            code: EXIT_NO_DEVICE,
-        });
+    let node = match options.node.clone() {
+        Some(node) => node,
+        None => {
+            let root = crate::discover::default_root(
+                options.root.as_deref(),
+                crate::discover::in_initrd(),
+            );
+            match crate::discover::root_block_device(&root) {
+                Some(device) => device.display().to_string(),
+                None => {
+                    tracing::error!("Failed to discover root block device.");
+                    return Err(Failure {
+                        code: EXIT_NO_DEVICE,
+                    });
+                }
+            }
+        }
     };
 
     let create = options.empty == EmptyMode::Create;

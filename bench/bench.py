@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Benchmark driver: repart vs. upstream systemd-repart 257 (the oracle).
+
+Called by bench/run.sh, which documents the environment variables. Runs each
+workload alternately with both tools (ABBA order), measures wall time, CPU
+time of the process tree, the largest single-process RSS in the tree and the
+sampled sum of RSS over the tree, compares `sfdisk -d` of the results, prints
+a summary and writes the Markdown report.
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+SEED = "e2a40bf9-73f1-4278-9160-49c031e7aedd"
+EPOCH = "1700000000"
+
+# Targets from the "Benchmarks against upstream" issue (ratio repart/upstream
+# of the median wall time).
+TARGETS = {"W1": 0.90, "W2": 0.5, "W3": 1.0, "W3L": 1.0, "W4": 0.2, "W5": 0.6}
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Measurement of one command
+
+
+class TreeRssSampler(threading.Thread):
+    """Samples the summed VmRSS of all processes in the session `sid`.
+
+    The child is started with setsid(), so it and all its descendants (mkfs,
+    mcopy, ...) share the session id unless they call setsid() themselves
+    (none of the tools involved do). Only newly appearing PIDs get their
+    /proc/PID/stat read, so a sample costs well under a millisecond.
+    """
+
+    def __init__(self, sid, interval):
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.interval = interval
+        self.peak_kb = 0
+        self.samples = 0
+        self.stop = threading.Event()
+        self.seen = {}  # pid -> in session?
+
+    def _scan(self):
+        total = 0
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        live = set()
+        for p in pids:
+            live.add(p)
+            member = self.seen.get(p)
+            if member is None:
+                try:
+                    with open(f"/proc/{p}/stat") as f:
+                        st = f.read()
+                    fields = st[st.rindex(")") + 2:].split()
+                    member = int(fields[3]) == self.sid  # field 6: session
+                except (OSError, ValueError):
+                    member = False
+                self.seen[p] = member
+            if member:
+                try:
+                    with open(f"/proc/{p}/statm") as f:
+                        total += int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                except (OSError, ValueError, IndexError):
+                    pass
+        # forget dead pids (PID reuse)
+        for p in list(self.seen):
+            if p not in live:
+                del self.seen[p]
+        self.samples += 1
+        if total > self.peak_kb:
+            self.peak_kb = total
+
+    def run(self):
+        while not self.stop.is_set():
+            self._scan()
+            self.stop.wait(self.interval)
+
+
+def measure(argv, env, cwd, out_path, err_path, interval):
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        sampler = TreeRssSampler(p.pid, interval)
+        sampler.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        t1 = time.perf_counter()
+        sampler.stop.set()
+        sampler.join()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "wall": t1 - t0,
+        "user": ru.ru_utime,
+        "sys": ru.ru_stime,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "maxrss_kb": ru.ru_maxrss,  # max over the tree (kernel cmaxrss), not a sum
+        "treerss_kb": sampler.peak_kb,
+        "samples": sampler.samples,
+        "rc": p.returncode,
+    }
+
+
+# --------------------------------------------------------------------------
+# Set-up
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def out(cmd, env=None):
+    try:
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True, env=env, timeout=30)
+        return (r.stdout + r.stderr).strip()
+    except Exception as e:  # noqa: BLE001
+        return f"({e})"
+
+
+def oracle_argv(ldso_top, oracle_wrapper):
+    """Run the oracle's systemd-repart as directly as possible.
+
+    bin/systemd-repart in the ldso tree is a /bin/sh wrapper that execs the
+    suite's ld.so with --library-path. We exec ld.so ourselves (same
+    arguments, same MKE2FS_CONFIG/MTOOLSRC that the other wrappers set), so
+    the oracle pays neither bash (reference-repart) nor sh start-up; only
+    the explicit ld.so invocation remains (~1 ms, measured as W0).
+    """
+    w = os.path.join(ldso_top, "bin", "systemd-repart")
+    try:
+        text = open(w).read()
+        m = re.search(r'^exec (\S+) --library-path (\S+) --argv0 "\$0" (\S+) "\$@"', text, re.M)
+        if m:
+            return [m.group(1), "--library-path", m.group(2), "--argv0", "systemd-repart", m.group(3)], "ld.so direct"
+    except OSError:
+        pass
+    return [oracle_wrapper], "reference-repart wrapper"
+
+
+def sfdisk_dump(img):
+    r = subprocess.run(["sfdisk", "-d", img], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"(sfdisk failed: {r.stderr.strip()})"
+    name = os.path.basename(img)
+    lines = []
+    for line in r.stdout.splitlines():
+        if line.startswith("device:"):
+            continue
+        lines.append(line.replace(img, "IMG").replace(name, "IMG"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    cfg = json.loads(os.environ["BENCH_CFG"])
+    work = cfg["work"]
+    runs = cfg["runs"]
+    repo = cfg["repo"]
+    ldso_top = cfg["ldso_top"]
+    workloads = cfg["workloads"]
+    interval = cfg["interval"]
+    ours = os.path.join(work, "bin", "repart")
+    oracle, oracle_how = oracle_argv(ldso_top, cfg["oracle_wrapper"])
+
+    env = dict(os.environ)
+    env.pop("BENCH_CFG", None)
+    env["PATH"] = os.path.join(ldso_top, "bin") + ":" + env["PATH"]
+    env["SOURCE_DATE_EPOCH"] = EPOCH
+    env["SYSTEMD_PAGER"] = "cat"
+    env["SYSTEMD_COLORS"] = "0"
+    env["MKE2FS_CONFIG"] = os.path.join(ldso_top, "root", "etc", "mke2fs.conf")
+    env["MTOOLSRC"] = os.path.join(ldso_top, "root", "etc", "mtools.conf")
+    env.pop("SYSTEMD_LOG_LEVEL", None)
+
+    defs = os.path.join(work, "defs")
+    imgdir = os.path.join(work, "img")
+    logdir = os.path.join(work, "logs")
+    os.makedirs(imgdir, exist_ok=True)
+    os.makedirs(logdir, exist_ok=True)
+
+    create = ["--empty=create", "--size=auto", "--offline=yes", f"--seed={SEED}", "--dry-run=no"]
+    base = os.path.join(work, "w3-base.img")
+
+    def spec(w):
+        """(args, prepare(img)) for workload w."""
+        if w == "W0":
+            return ["--version"], None, False
+        if w in ("W1", "W2", "W5"):
+            d = {"W1": "w1", "W2": "w2", "W5": "w5"}[w]
+            return [f"--definitions={defs}/{d}"] + create, "fresh", True
+        if w in ("W3", "W3L"):
+            off = "yes" if w == "W3" else "no"
+            return [f"--definitions={defs}/w3", f"--offline={off}", f"--seed={SEED}", "--dry-run=no"], "grown", True
+        if w == "W4":
+            return [f"--definitions={defs}/w4", "--empty=allow", "--size=auto", f"--seed={SEED}", "--dry-run=yes"], "planning", True
+        raise SystemExit(f"unknown workload {w}")
+
+    def prepare(kind, img):
+        if os.path.exists(img):
+            os.unlink(img)
+        if kind == "grown":
+            sh(f"cp --sparse=always '{base}' '{img}' && truncate -s +10G '{img}'")
+        elif kind == "planning":
+            sh(f"truncate -s 20G '{img}'")
+
+    if any(w in ("W3", "W3L") for w in workloads) and not os.path.exists(base):
+        log("building the W3 base image (W1 definitions, with the oracle)")
+        args, _, _ = spec("W1")
+        r = measure(oracle + args + [base], env, work, os.path.join(logdir, "w3-base.out"),
+                    os.path.join(logdir, "w3-base.err"), interval)
+        if r["rc"] != 0:
+            raise SystemExit("building the W3 base image failed, see " + os.path.join(logdir, "w3-base.err"))
+
+    tools = {"repart": [ours], "upstream": oracle}
+    results = {}  # (w, tool) -> [run dicts]
+    checks = {}   # w -> list of problems
+    t_start = time.time()
+    for w in workloads:
+        args, kind, has_img = spec(w)
+        checks[w] = []
+        ref_dump = {}
+        order = []
+        nwarm = cfg["warmup"]
+        for i in range(runs + nwarm):
+            pair = ["repart", "upstream"] if i % 2 == 0 else ["upstream", "repart"]
+            order += [(i, t) for t in pair]
+        for i, tool in order:
+            warm = i < nwarm
+            img = os.path.join(imgdir, f"{w}-{tool}.img")
+            if has_img:
+                prepare(kind, img)
+            sh("sync")
+            tag = f"{w}-{tool}-{'warm' if warm else i - nwarm}"
+            argv = tools[tool] + args + ([img] if has_img else [])
+            r = measure(argv, env, work, os.path.join(logdir, tag + ".out"),
+                        os.path.join(logdir, tag + ".err"), interval)
+            r["tool"], r["workload"], r["run"], r["warm"] = tool, w, i, warm
+            if r["rc"] != 0 and w != "W0":
+                checks[w].append(f"{tool} run {i}: exit status {r['rc']} (see {logdir}/{tag}.err)")
+            if has_img:
+                d = sfdisk_dump(img)
+                if tool not in ref_dump:
+                    ref_dump[tool] = d
+                    with open(os.path.join(logdir, f"{w}-{tool}.sfdisk"), "w") as f:
+                        f.write(d + "\n")
+                elif d != ref_dump[tool]:
+                    checks[w].append(f"{tool} run {i}: sfdisk -d differs from its own first run")
+                if kind in ("fresh", "grown") and w not in cfg.get("keep_images", []):
+                    # keep the last image of each tool for inspection, sparse
+                    pass
+            log(f"{tag:<22} wall {r['wall']:7.3f}s  cpu {r['cpu']:7.3f}s  "
+                f"maxrss {r['maxrss_kb'] / 1024:7.1f}M  tree {r['treerss_kb'] / 1024:7.1f}M  rc {r['rc']}")
+            if not warm:
+                results.setdefault((w, tool), []).append(r)
+        if has_img:
+            if ref_dump.get("repart") != ref_dump.get("upstream"):
+                msg = f"sfdisk -d MISMATCH between repart and upstream (see {logdir}/{w}-*.sfdisk)"
+                checks[w].append(msg)
+                log("!" * 20 + f" {w}: {msg}")
+            # informational: are the final images byte-identical?
+            a, b = (os.path.join(imgdir, f"{w}-{t}.img") for t in ("repart", "upstream"))
+            if kind != "planning" and os.path.exists(a) and os.path.exists(b):
+                same = subprocess.run(["cmp", "-s", a, b]).returncode == 0
+                checks.setdefault(w + ":bytes", []).append("identical" if same else "differ")
+    elapsed = time.time() - t_start
+
+    # ---------------------------------------------------------------- summary
+    def med(w, tool, key):
+        return statistics.median(r[key] for r in results[(w, tool)])
+
+    rows = []
+    for w in workloads:
+        row = {"w": w}
+        for key in ("wall", "cpu", "maxrss_kb", "treerss_kb"):
+            a, b = med(w, "repart", key), med(w, "upstream", key)
+            row[key] = (a, b, a / b if b else float("nan"))
+        walls = {t: sorted(r["wall"] for r in results[(w, t)]) for t in ("repart", "upstream")}
+        row["range"] = walls
+        row["target"] = TARGETS.get(w)
+        row["sfdisk"] = "MISMATCH" if any("MISMATCH" in c for c in checks[w]) else ("n/a" if w == "W0" else "same")
+        row["bytes"] = (checks.get(w + ":bytes") or ["n/a"])[0]
+        row["problems"] = checks[w]
+        rows.append(row)
+
+    info = machine_info(cfg, env, ours, oracle, oracle_how)
+    text = report(rows, cfg, info, elapsed)
+    print(text)
+    with open(os.path.join(work, "results.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(work, "runs.json"), "w") as f:
+        json.dump([r for v in results.values() for r in v], f, indent=1)
+    if cfg["write_doc"]:
+        with open(cfg["doc"], "w") as f:
+            f.write(text)
+        log(f"wrote {cfg['doc']}")
+    if any(r["problems"] for r in rows):
+        log("PROBLEMS: " + "; ".join(p for r in rows for p in r["problems"]))
+        sys.exit(1)
+
+
+def machine_info(cfg, env, ours, oracle, oracle_how):
+    mem = out("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    cpu = out("awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo")
+    e = env
+    tools = {
+        "repart (ours)": out(f"'{ours}' --version | head -1") + f" (git {cfg['git']})",
+        "systemd-repart (upstream)": out(" ".join(f"'{a}'" for a in oracle) + " --version | head -1", e),
+        "mke2fs": out("mke2fs -V 2>&1 | head -1", e),
+        "mksquashfs": out("mksquashfs -version 2>&1 | head -1", e),
+        "mkfs.erofs": out("mkfs.erofs -V 2>&1 | head -1", e),
+        "mkfs.vfat": out("mkfs.vfat --help 2>&1 | head -1", e),
+        "mcopy": out("mcopy --version 2>&1 | head -1", e),
+        "sfdisk (host, for the check)": out("sfdisk --version"),
+        "rustc": out("rustc --version"),
+    }
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(), "cpu": cpu, "mem": mem, "kernel": platform.release(),
+        "fs": out(f"findmnt -no FSTYPE,OPTIONS -T '{cfg['work']}'"),
+        "tools": tools, "oracle_how": oracle_how,
+    }
+
+
+def fmt_t(x):
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def fmt_m(kb):
+    return f"{kb / 1024:.1f} MiB"
+
+
+def report(rows, cfg, info, elapsed):
+    L = []
+    L.append("# Benchmarks: repart vs. upstream systemd-repart 257\n")
+    L.append(f"Generated by `bench/run.sh` on {info['date']} "
+             f"({'QUICK=1, reduced data' if cfg['quick'] else 'full data'}, RUNS={cfg['runs']}, "
+             f"warm-up runs per tool: {cfg['warmup']}, total {elapsed / 60:.1f} min). "
+             "Do not edit by hand; re-run the script.\n")
+    L.append("## Results (medians)\n")
+    L.append("Ratio = repart / upstream (lower is better for repart). "
+             "`target` is the wall-time ratio from the issue; peak RSS target: repart <= upstream.\n")
+    L.append("| workload | wall repart | wall upstream | ratio | target | | CPU repart | CPU upstream | ratio "
+             "| max RSS repart | max RSS upstream | tree RSS repart | tree RSS upstream | sfdisk -d | image bytes |")
+    L.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for r in rows:
+        wa, wb, wr = r["wall"]
+        ca, cb, cr = r["cpu"]
+        ma, mb, _ = r["maxrss_kb"]
+        ta, tb, _ = r["treerss_kb"]
+        t = r["target"]
+        verdict = "" if t is None else ("met" if wr <= t else "**missed**")
+        rss_flag = "" if ma <= mb else " ⚠"
+        L.append(f"| {r['w']} | {fmt_t(wa)} | {fmt_t(wb)} | {wr:.2f} | {'' if t is None else f'<= {t}'} | {verdict} "
+                 f"| {fmt_t(ca)} | {fmt_t(cb)} | {cr:.2f} | {fmt_m(ma)}{rss_flag} | {fmt_m(mb)} "
+                 f"| {fmt_m(ta)} | {fmt_m(tb)} | {r['sfdisk']} | {r['bytes']} |")
+    L.append("")
+    L.append("Spread of the wall times (min .. max over the measured runs):\n")
+    for r in rows:
+        a, b = r["range"]["repart"], r["range"]["upstream"]
+        L.append(f"- {r['w']}: repart {fmt_t(a[0])} .. {fmt_t(a[-1])}; upstream {fmt_t(b[0])} .. {fmt_t(b[-1])}")
+    probs = [(r["w"], p) for r in rows for p in r["problems"]]
+    L.append("")
+    if probs:
+        L.append("**Problems found in this run:**\n")
+        for w, p in probs:
+            L.append(f"- {w}: {p}")
+    else:
+        L.append("No problems: every run exited 0 and both tools produced the same `sfdisk -d` in every workload.")
+    L.append("")
+    L.append("## Workloads\n")
+    L.append("All inputs are generated by `bench/gen.py` (fixed seeds; incompressible data is an "
+             "`openssl enc -aes-128-ctr` keystream, compressible data is repeated text; all mtimes "
+             "2023-11-14, `SOURCE_DATE_EPOCH=1700000000`). Sizes below are for the full run; `QUICK=1` "
+             "uses 1/10 of the files and bytes.\n")
+    L.append("- **W0** start-up: `--version` (the cost of starting each binary; upstream runs through the suite's ld.so).")
+    L.append("- **W1** appliance: ESP (vfat, exactly 200M, 2 files incl. a 24 MiB `BOOTX64.EFI`) + squashfs "
+             "`Minimize=guess` store of ~300 MB in 20,000 files (50% incompressible); "
+             "`--empty=create --size=auto --offline=yes --seed=… --dry-run=no`.")
+    L.append("- **W2** ext4 root, `Minimize=guess`: four `CopyFiles=` trees (usr 200 MB/13k files, opt 60 MB/3k, "
+             "var 30 MB/2k, etc 8 MB/2k small files) to /usr /opt /var /etc, plus `ExcludeFiles=` of a source "
+             "subtree (10 MB/400 files) and `ExcludeFilesTarget=/var/cache` (6 MB/200 files); same flags as W1.")
+    L.append("- **W3** first boot: the W1 image (built once by upstream) grown by 10 GiB with `truncate`, then the ESP "
+             "definition + home (ext4, Weight=2000) + var (ext4, Weight=1000); `--dry-run=no --offline=yes`. "
+             "The store partition is left out of the definitions so it is kept as a foreign partition.")
+    L.append("- **W3L** the same with `--offline=no` (loop devices, like a first boot on a block device).")
+    L.append("- **W4** planning only: one ext4 root definition with 5,000 `CopyFiles=` lines (one per small "
+             "store path, all existing) + 100 small `linux-generic` definitions, on an existing empty 20 GiB "
+             "sparse file: `--empty=allow --size=auto --dry-run=yes` (nothing is written; both tools print the "
+             "table and \"Refusing to repartition\", exit 0).")
+    L.append("- **W5** multi-partition: ext4 (Minimize=guess, 60 MB/4k files), vfat ESP (100M, 20 MB/300 files), "
+             "erofs (Minimize=guess, 60 MB/4k files), squashfs (Minimize=guess, 60 MB/4k files) in one image; "
+             "same flags as W1.")
+    L.append("")
+    L.append("## Method\n")
+    L.append(f"- Both tools run **alternately in the same run** (ABBA order per iteration), {cfg['runs']} measured "
+             f"runs each after {cfg['warmup']} warm-up run(s) each, with identical inputs, environment and mkfs "
+             f"tools: `{cfg['ldso_top']}/bin` (Debian trixie's mkfs tools through the suite's ld.so) comes first "
+             "on PATH for both, and `MKE2FS_CONFIG`/`MTOOLSRC` point into that tree for both.")
+    L.append(f"- Upstream is started as: {info['oracle_how']} (the wrapper script's own `exec` line, without "
+             "the bash/sh wrappers). Our binary is a snapshot copy of `target/release/repart` "
+             "taken when the run started.")
+    L.append("- Every run gets a fresh output image; `sync` (not timed) before every run so that one run's "
+             "writeback does not land in the next. Page cache stays warm (sources are read by both tools alternately).")
+    L.append("- **wall**: `time.perf_counter()` around fork..wait4. **CPU**: user+sys from `wait4()` of the "
+             "child, which includes all descendants it waited for (mkfs, mcopy, ...).")
+    L.append("- **max RSS**: `ru_maxrss` from `wait4()`: the kernel propagates the maximum of reaped "
+             "descendants, so this is the largest *single* process in the tree (same as GNU time's `%M`), not a sum.")
+    L.append(f"- **tree RSS**: the peak of the *sum* of VmRSS over all processes of the run's session "
+             f"(started with setsid), sampled every {int(cfg['interval'] * 1000)} ms from /proc; short-lived peaks "
+             "can be missed and shared pages count once per process. A cgroup `memory.peak` would be exact, but "
+             "this machine has cgroup v1 for memory (v2 has no memory controller here) and the benchmark does "
+             "not move processes out of the cgroup it was started in.")
+    L.append("- **sfdisk -d**: compared for every run (device names normalised); a mismatch between the tools "
+             "fails the script (exit 1) and is listed above. **image bytes**: whether the last images of both "
+             "tools are byte-identical (informational: e.g. ext4 timestamps may legitimately differ).")
+    L.append("- Timings are only reported, never asserted.")
+    L.append("")
+    L.append("## Machine\n")
+    L.append(f"- {info['nproc']} CPUs, {info['cpu']}, {info['mem']} RAM, kernel {info['kernel']}")
+    L.append(f"- work dir file system: {info['fs']}")
+    for k, v in info["tools"].items():
+        L.append(f"- {k}: {v}")
+    L.append("")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
