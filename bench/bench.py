@@ -21,6 +21,7 @@ import time
 
 SEED = "e2a40bf9-73f1-4278-9160-49c031e7aedd"
 EPOCH = "1700000000"
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # Targets from the "Benchmarks against upstream" issue (ratio repart/upstream
 # of the median wall time).
@@ -72,7 +73,7 @@ class TreeRssSampler(threading.Thread):
             if member:
                 try:
                     with open(f"/proc/{p}/statm") as f:
-                        total += int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                        total += int(f.read().split()[1]) * PAGE_KB
                 except (OSError, ValueError, IndexError):
                     pass
         # forget dead pids (PID reuse)
@@ -89,27 +90,30 @@ class TreeRssSampler(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def measure(argv, env, cwd, out_path, err_path, interval):
+def measure(argv, env, cwd, out_path, err_path, interval, launcher):
+    """Run argv through the C launcher (bench/measure.c) in a new session."""
+    res = out_path + ".rusage"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err,
+        p = subprocess.Popen([launcher, res] + argv, env=env, cwd=cwd, stdout=out, stderr=err,
                              stdin=subprocess.DEVNULL, start_new_session=True)
         sampler = TreeRssSampler(p.pid, interval)
         sampler.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        t1 = time.perf_counter()
+        p.wait()
         sampler.stop.set()
         sampler.join()
-        p.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        wall_ns, user_us, sys_us, maxrss, rc = (int(x) for x in open(res).read().split())
+    except (OSError, ValueError):
+        raise SystemExit(f"launcher failed for {argv} (exit {p.returncode}), see {err_path}")
     return {
-        "wall": t1 - t0,
-        "user": ru.ru_utime,
-        "sys": ru.ru_stime,
-        "cpu": ru.ru_utime + ru.ru_stime,
-        "maxrss_kb": ru.ru_maxrss,  # max over the tree (kernel cmaxrss), not a sum
+        "wall": wall_ns / 1e9,
+        "user": user_us / 1e6,
+        "sys": sys_us / 1e6,
+        "cpu": (user_us + sys_us) / 1e6,
+        "maxrss_kb": maxrss,  # largest single process of the tree (kernel cmaxrss), not a sum
         "treerss_kb": sampler.peak_kb,
         "samples": sampler.samples,
-        "rc": p.returncode,
+        "rc": rc,
     }
 
 
@@ -174,6 +178,7 @@ def main():
     workloads = cfg["workloads"]
     interval = cfg["interval"]
     ours = os.path.join(work, "bin", "repart")
+    launcher = os.path.join(work, "bin", "measure")
     oracle, oracle_how = oracle_argv(ldso_top, cfg["oracle_wrapper"])
 
     env = dict(os.environ)
@@ -221,7 +226,7 @@ def main():
         log("building the W3 base image (W1 definitions, with the oracle)")
         args, _, _ = spec("W1")
         r = measure(oracle + args + [base], env, work, os.path.join(logdir, "w3-base.out"),
-                    os.path.join(logdir, "w3-base.err"), interval)
+                    os.path.join(logdir, "w3-base.err"), interval, launcher)
         if r["rc"] != 0:
             raise SystemExit("building the W3 base image failed, see " + os.path.join(logdir, "w3-base.err"))
 
@@ -247,28 +252,30 @@ def main():
             tag = f"{w}-{tool}-{'warm' if warm else i - nwarm}"
             argv = tools[tool] + args + ([img] if has_img else [])
             r = measure(argv, env, work, os.path.join(logdir, tag + ".out"),
-                        os.path.join(logdir, tag + ".err"), interval)
+                        os.path.join(logdir, tag + ".err"), interval, launcher)
             r["tool"], r["workload"], r["run"], r["warm"] = tool, w, i, warm
             if r["rc"] != 0 and w != "W0":
                 checks[w].append(f"{tool} run {i}: exit status {r['rc']} (see {logdir}/{tag}.err)")
             if has_img:
-                d = sfdisk_dump(img)
+                if kind == "planning":
+                    # nothing is written: compare what the tools printed
+                    d = open(os.path.join(logdir, tag + ".out")).read().replace(img, "IMG")
+                else:
+                    d = sfdisk_dump(img)
                 if tool not in ref_dump:
                     ref_dump[tool] = d
                     with open(os.path.join(logdir, f"{w}-{tool}.sfdisk"), "w") as f:
                         f.write(d + "\n")
                 elif d != ref_dump[tool]:
                     checks[w].append(f"{tool} run {i}: sfdisk -d differs from its own first run")
-                if kind in ("fresh", "grown") and w not in cfg.get("keep_images", []):
-                    # keep the last image of each tool for inspection, sparse
-                    pass
             log(f"{tag:<22} wall {r['wall']:7.3f}s  cpu {r['cpu']:7.3f}s  "
                 f"maxrss {r['maxrss_kb'] / 1024:7.1f}M  tree {r['treerss_kb'] / 1024:7.1f}M  rc {r['rc']}")
             if not warm:
                 results.setdefault((w, tool), []).append(r)
         if has_img:
             if ref_dump.get("repart") != ref_dump.get("upstream"):
-                msg = f"sfdisk -d MISMATCH between repart and upstream (see {logdir}/{w}-*.sfdisk)"
+                what = "stdout" if kind == "planning" else "sfdisk -d"
+                msg = f"{what} MISMATCH between repart and upstream (see {logdir}/{w}-*.sfdisk)"
                 checks[w].append(msg)
                 log("!" * 20 + f" {w}: {msg}")
             # informational: are the final images byte-identical?
@@ -291,7 +298,7 @@ def main():
         walls = {t: sorted(r["wall"] for r in results[(w, t)]) for t in ("repart", "upstream")}
         row["range"] = walls
         row["target"] = TARGETS.get(w)
-        row["sfdisk"] = "MISMATCH" if any("MISMATCH" in c for c in checks[w]) else ("n/a" if w == "W0" else "same")
+        row["sfdisk"] = "MISMATCH" if any("MISMATCH" in c for c in checks[w]) else ("n/a" if w == "W0" else ("same stdout" if w == "W4" else "same"))
         row["bytes"] = (checks.get(w + ":bytes") or ["n/a"])[0]
         row["problems"] = checks[w]
         rows.append(row)
@@ -415,16 +422,19 @@ def report(rows, cfg, info, elapsed):
              "taken when the run started.")
     L.append("- Every run gets a fresh output image; `sync` (not timed) before every run so that one run's "
              "writeback does not land in the next. Page cache stays warm (sources are read by both tools alternately).")
-    L.append("- **wall**: `time.perf_counter()` around fork..wait4. **CPU**: user+sys from `wait4()` of the "
-             "child, which includes all descendants it waited for (mkfs, mcopy, ...).")
+    L.append("- Each command is started by a tiny C launcher (`bench/measure.c`, compiled by run.sh): "
+             "**wall** is `CLOCK_MONOTONIC` around fork..wait4, **CPU** is user+sys from `wait4()`, which includes "
+             "all descendants the tool waited for (mkfs, mcopy, ...). (Forking directly from Python would "
+             "charge Python's ~16 MiB RSS high-water mark to every child: the kernel records the pre-exec peak.)")
     L.append("- **max RSS**: `ru_maxrss` from `wait4()`: the kernel propagates the maximum of reaped "
              "descendants, so this is the largest *single* process in the tree (same as GNU time's `%M`), not a sum.")
     L.append(f"- **tree RSS**: the peak of the *sum* of VmRSS over all processes of the run's session "
-             f"(started with setsid), sampled every {int(cfg['interval'] * 1000)} ms from /proc; short-lived peaks "
+             f"(started with setsid; includes the ~1 MiB launcher), sampled every {int(cfg['interval'] * 1000)} ms from /proc; short-lived peaks "
              "can be missed and shared pages count once per process. A cgroup `memory.peak` would be exact, but "
              "this machine has cgroup v1 for memory (v2 has no memory controller here) and the benchmark does "
              "not move processes out of the cgroup it was started in.")
-    L.append("- **sfdisk -d**: compared for every run (device names normalised); a mismatch between the tools "
+    L.append("- **sfdisk -d**: compared for every run (device names normalised; for W4, which writes nothing, "
+             "the printed table is compared instead); a mismatch between the tools "
              "fails the script (exit 1) and is listed above. **image bytes**: whether the last images of both "
              "tools are byte-identical (informational: e.g. ext4 timestamps may legitimately differ).")
     L.append("- Timings are only reported, never asserted.")

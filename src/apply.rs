@@ -8,12 +8,11 @@ use std::time::Instant;
 
 use crate::cli::{EmptyMode, Options};
 use crate::config::Definition;
-use crate::content::JobSettings;
+use crate::content::{BlockSource, JobSettings};
 use crate::disk::blockcopy::copy_sparse;
 use crate::disk::gpt::{NewEntry, NewTable};
 use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
 use crate::fs::FsError;
-use crate::fs::minimize::MinimizedImage;
 use crate::plan::flags::new_partition_attrs;
 use crate::plan::{Plan, PlannedPartition};
 use crate::size::format_bytes;
@@ -58,8 +57,8 @@ pub struct Work<'a> {
     pub definitions: &'a [Definition],
     /// The table the plan was made from.
     pub existing: &'a [ExistingPartition],
-    /// Prepared `Minimize=` images, indexed by definition.
-    pub images: &'a [Option<MinimizedImage>],
+    /// Block sources (`CopyBlocks=`, `Minimize=` images), indexed by definition.
+    pub images: &'a [Option<BlockSource>],
     /// File-system job settings.
     pub settings: &'a JobSettings<'a>,
     /// Command-line options.
@@ -80,17 +79,6 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
     let mut plan = plan.clone();
     plan.partitions.retain(|row| !deferred(row));
     let plan = &plan;
-    for row in plan.partitions.iter().filter(|p| p.is_new()) {
-        let def = row.definition.and_then(|i| definitions.get(i));
-        if let Some(def) = def
-            && def.copy_blocks.is_some()
-        {
-            return Err(ApplyError::Unsupported(format!(
-                "{}: CopyBlocks= is not supported by this build yet.",
-                def.path.display()
-            )));
-        }
-    }
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
         if plan.from_scratch {
@@ -155,13 +143,17 @@ fn tell_kernel(plan: &Plan, target: &Target) {
 }
 
 /// Copies a prepared image file into the partition at `row`, checking it fits.
-fn copy_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result<(), ApplyError> {
+fn copy_in(
+    path: &Path,
+    size: u64,
+    row: &PlannedPartition,
+    target: &mut Target,
+) -> Result<(), ApplyError> {
     let copy_err = |source| ApplyError::Copy {
         partno: row.partno,
         source,
     };
     let src = File::open(path).map_err(copy_err)?;
-    let size = src.metadata().map_err(copy_err)?.len();
     if size > row.new_size {
         return Err(ApplyError::DoesNotFit {
             partno: row.partno,
@@ -169,25 +161,25 @@ fn copy_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result<(
             room: row.new_size,
         });
     }
-    copy_sparse(&src, &target.file, row.offset).map_err(copy_err)?;
+    copy_sparse(&src, size, &target.file, row.offset).map_err(copy_err)?;
     Ok(())
 }
 
-/// Block copies: the prepared `Minimize=` images go in first.
+/// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first.
 fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let Some(Some(image)) = row.definition.and_then(|i| work.images.get(i)) else {
             continue;
         };
         let n = row.partno;
-        let path = image.file.to_path_buf();
+        let path = image.path.clone();
         let started = Instant::now();
         tracing::info!(
             "Copying in '{}' ({}) on block level into future partition {n}.",
             path.display(),
             format_bytes(image.size)
         );
-        copy_in(&path, row, target)?;
+        copy_in(&path, image.size, row, target)?;
         tracing::info!(
             "Copying in of '{}' on block level completed.",
             path.display()
@@ -243,7 +235,10 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
         );
         crate::fs::format_file(&job, &temp)?;
         tracing::info!("Successfully formatted future partition {n}.");
-        copy_in(&temp, row, target)?;
+        let size = std::fs::metadata(&temp)
+            .map_err(|source| ApplyError::Copy { partno: n, source })?
+            .len();
+        copy_in(&temp, size, row, target)?;
         tracing::info!("Syncing future partition {n} contents to disk.");
         target
             .file

@@ -1,12 +1,16 @@
-//! File-system content that must exist before planning: `Minimize=` images, whose sizes
-//! become the partitions' minimum sizes (upstream does this after deciding UUIDs and
-//! labels, before `--size=auto`).
+//! Block content that must be known before planning: `CopyBlocks=` sources and
+//! `Minimize=` images, whose sizes become the partitions' minimum sizes (upstream opens
+//! the sources before deciding UUIDs and labels, and minimizes after, before
+//! `--size=auto`).
 
-use std::path::Path;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
 
 use uuid::Uuid;
 
-use crate::config::{Definition, Minimize};
+use crate::config::{CopyBlocks, Definition, Minimize};
 use crate::fs::minimize::MinimizedImage;
 use crate::fs::{FormatJob, FsEnv, FsError};
 use crate::gpt_types::Designator;
@@ -61,24 +65,121 @@ pub fn wants_minimize(def: &Definition) -> bool {
         && def.copy_blocks.is_none()
 }
 
-/// Builds the `Minimize=` images of new partitions, indexed by definition.
+/// Bytes to copy into a new partition on block level.
+#[derive(Debug)]
+pub struct BlockSource {
+    /// Where the bytes come from.
+    pub path: PathBuf,
+    /// How many bytes.
+    pub size: u64,
+    /// Whether this is a `Minimize=` image (its size is the partition's minimum).
+    pub minimized: bool,
+    /// Keeps a temporary image alive until it was copied.
+    _temp: Option<TempPath>,
+}
+
+impl From<MinimizedImage> for BlockSource {
+    fn from(image: MinimizedImage) -> BlockSource {
+        BlockSource {
+            path: image.file.to_path_buf(),
+            size: image.size,
+            minimized: true,
+            _temp: Some(image.file),
+        }
+    }
+}
+
+/// Why a `CopyBlocks=` source cannot be used (upstream's messages).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Opening or inspecting it failed.
+    #[error("Failed to open '{path}': {reason}")]
+    Open {
+        /// The source path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Its size is not a whole number of 512-byte sectors.
+    #[error("File to copy bytes from '{0}' has size that is not multiple of 512, refusing.")]
+    Unaligned(String),
+    /// A kind of source this build cannot copy from yet.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Opens the `CopyBlocks=` sources of new partitions (paths resolve under `root`).
+pub fn open_copy_blocks(
+    definitions: &[Definition],
+    identities: &[Option<(Uuid, String)>],
+    root: Option<&Path>,
+) -> Result<Vec<Option<BlockSource>>, SourceError> {
+    let mut out = Vec::with_capacity(definitions.len());
+    for (def, identity) in definitions.iter().zip(identities) {
+        let source = match (&def.copy_blocks, identity) {
+            (Some(CopyBlocks::Path(path)), Some(_)) => Some(open_source(path, root)?),
+            (Some(CopyBlocks::Auto), Some(_)) => {
+                return Err(SourceError::Unsupported(format!(
+                    "{}: CopyBlocks=auto is not supported by this build yet.",
+                    def.path.display()
+                )));
+            }
+            _ => None,
+        };
+        out.push(source);
+    }
+    Ok(out)
+}
+
+fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceError> {
+    let full = match root {
+        Some(r) => r.join(path.trim_start_matches('/')),
+        None => PathBuf::from(path),
+    };
+    let open_err = |e: std::io::Error| SourceError::Open {
+        path: path.to_string(),
+        reason: crate::disk::strerror(&e),
+    };
+    let file = std::fs::File::open(&full).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
+    let size = if meta.file_type().is_block_device() {
+        crate::disk::blockdev::size_bytes(&file).map_err(open_err)?
+    } else if meta.is_file() {
+        meta.len()
+    } else {
+        return Err(SourceError::Unsupported(format!(
+            "CopyBlocks= source '{path}' is neither a regular file nor a block device; not supported by this build yet."
+        )));
+    };
+    if size == 0 || size % 512 != 0 {
+        return Err(SourceError::Unaligned(path.to_string()));
+    }
+    Ok(BlockSource {
+        path: full,
+        size,
+        minimized: false,
+        _temp: None,
+    })
+}
+
+/// Builds the `Minimize=` images of new partitions into `sources` (indexed by
+/// definition; partitions with a `CopyBlocks=` source are never minimized).
 pub fn minimize_all(
     definitions: &[Definition],
     identities: &[Option<(Uuid, String)>],
     settings: &JobSettings,
-) -> Result<Vec<Option<MinimizedImage>>, FsError> {
+    sources: &mut [Option<BlockSource>],
+) -> Result<(), FsError> {
     let designators = designators(definitions);
-    let mut images = Vec::with_capacity(definitions.len());
-    for (def, identity) in definitions.iter().zip(identities) {
-        let image = match identity {
-            Some((uuid, label)) if wants_minimize(def) => {
+    for ((def, identity), source) in definitions.iter().zip(identities).zip(sources.iter_mut()) {
+        if let Some((uuid, label)) = identity {
+            if wants_minimize(def) {
                 let hint = def.file_name();
                 let job = job(def, *uuid, label, &hint, settings, &designators);
-                Some(crate::fs::minimize::minimize(&job)?)
+                *source = Some(crate::fs::minimize::minimize(&job)?.into());
             }
-            _ => None,
-        };
-        images.push(image);
+        }
     }
-    Ok(images)
+    Ok(())
 }

@@ -312,8 +312,14 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         minimized_sizes: &[],
         extend_table: !options.dry_run,
     });
-    let images = content::minimize_all(&definitions, &identities, &settings).map_err(fail)?;
+    let mut images =
+        content::open_copy_blocks(&definitions, &identities, root.as_deref()).map_err(fail)?;
+    content::minimize_all(&definitions, &identities, &settings, &mut images).map_err(fail)?;
     let copy_sizes: Vec<Option<u64>> = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
+    let minimized_sizes: Vec<Option<u64>> = images
+        .iter()
+        .map(|i| i.as_ref().filter(|m| m.minimized).map(|m| m.size))
+        .collect();
 
     if options.size == Some(SizeRequest::Auto) {
         let probe = PlanInput {
@@ -322,7 +328,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             from_scratch,
             seed,
             copy_sizes: &copy_sizes,
-            minimized_sizes: &copy_sizes,
+            minimized_sizes: &minimized_sizes,
             extend_table: !options.dry_run,
         };
         let wanted = plan::minimal_disk_size(&probe);
@@ -348,7 +354,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         from_scratch,
         seed,
         copy_sizes: &copy_sizes,
-        minimized_sizes: &copy_sizes,
+        minimized_sizes: &minimized_sizes,
         extend_table: !options.dry_run,
     };
     let (mut plan, diags) = match plan::compute(&input) {

@@ -6,9 +6,9 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 
-/// Copies all of `src` into `dst` at `offset`, skipping holes. Returns bytes copied.
-pub fn copy_sparse(src: &File, dst: &File, offset: u64) -> io::Result<u64> {
-    let len = src.metadata()?.len();
+/// Copies the first `len` bytes of `src` into `dst` at `offset`, skipping holes.
+/// Returns bytes copied.
+pub fn copy_sparse(src: &File, len: u64, dst: &File, offset: u64) -> io::Result<u64> {
     let mut copied = 0u64;
     let mut pos: u64 = 0;
     while pos < len {
@@ -113,7 +113,7 @@ mod tests {
         src.write_all(b"end").unwrap();
         let mut dst = tempfile::tempfile().unwrap();
         dst.set_len(4 << 20).unwrap();
-        copy_sparse(&src, &dst, 1 << 20).unwrap();
+        copy_sparse(&src, 1 << 20, &dst, 1 << 20).unwrap();
         let mut buf = vec![0u8; 4 << 20];
         dst.seek(SeekFrom::Start(0)).unwrap();
         dst.read_exact(&mut buf).unwrap();

@@ -1,0 +1,58 @@
+#!/usr/bin/perl
+# golden-fs-stderr.pl -- normalise repart's stderr for the file-system golden
+# cases (cases with an `fs` file, see testdata/golden/README.md). Filter:
+# stdin -> stdout. Used by tools/golden-lib.sh (capture) and tests/golden.rs.
+#
+# Rules (in this order):
+#  1. Progress output of block copies ("\rSRC → DST 1M/32M   3%\r", upstream
+#     prints it even when stderr is not a tty) and all carriage returns are removed.
+#  2. Output of the mkfs tools is dropped: every line after "Ready to populate
+#     <fs> filesystem." or "Formatting future partition N." up to (excluding) the
+#     next line that repart itself prints at the end of formatting ("... successfully
+#     formatted as ...", "(mkfs) failed ...", "Failed to ...", "Successfully formatted
+#     ...", "Minimal partition size ..."); also after "Minimal partition size of
+#     <writable fs> filesystem ..." (the second, final mkfs run of Minimize=); repart's own "Preparing to populate"/"Ready
+#     to populate" lines in that range are kept.
+#  3. Temp names: /var/tmp/.#repartXXXX -> {tmpfile}, /var/tmp/repart-XXXXXX ->
+#     {tmpdir}, /dev/loopN[pM] -> /dev/loop{N}.
+#  4. Timings: "complete in 1.234ms." -> "complete in {time}.".
+#  5. The first "successfully formatted" line after "Pre-populating ... twice"
+#     (the sizing pass of Minimize=, formatted with a random UUID for writable
+#     file systems upstream) has its uuid replaced by {random}.
+use strict;
+use warnings;
+binmode STDIN; binmode STDOUT;
+my $in_mkfs = 0;
+my $prepop = 0;
+while (my $l = <STDIN>) {
+    # 1. progress segments (possibly several on one line, before a real message)
+    $l =~ s/\S+ \xe2\x86\x92 \S+ [0-9.]+[KMGTPE]?B?\/[0-9.]+[KMGTPE]?B? +[0-9]+%\s*//g;
+    $l =~ s/\S+ -> \S+ [0-9.]+[KMGTPE]?B?\/[0-9.]+[KMGTPE]?B? +[0-9]+%\s*//g;
+    $l =~ s/\r//g;
+    next if $l eq '';
+    # 2. mkfs tool output
+    if ($in_mkfs) {
+        if ($l =~ /successfully formatted as |\(mkfs\) failed|^Failed to |^Successfully formatted|^Minimal partition size|^Could not determine/) {
+            $in_mkfs = 0;
+        } elsif ($l !~ /^(Preparing|Ready) to populate .* filesystem\.$/) {
+            next;
+        }
+    }
+    if ($l =~ /^Ready to populate .* filesystem\.$/ || $l =~ /^Formatting future partition \d+\.$/
+        || $l =~ /^Minimal partition size of (ext[234]|xfs|btrfs|vfat|f2fs) filesystem/) {
+        $in_mkfs = 1;
+    }
+    # 3. temp names
+    $l =~ s{/var/tmp/\.#repart[A-Za-z0-9]+}{\{tmpfile\}}g;
+    $l =~ s{/var/tmp/repart-[A-Za-z0-9]+}{\{tmpdir\}}g;
+    $l =~ s{/dev/loop\d+(p\d+)?}{/dev/loop\{N\}}g;
+    # 4. timings
+    $l =~ s/( complete in )[0-9][0-9a-z. ]*\.$/$1\{time\}./;
+    # 5. random uuid of the sizing pass
+    $prepop = 1 if $l =~ /^Pre-populating .* twice/;
+    if ($prepop && $l =~ /successfully formatted as /) {
+        $l =~ s/uuid [0-9a-fA-F-]+/uuid {random}/;
+        $prepop = 0;
+    }
+    print $l;
+}
