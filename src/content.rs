@@ -173,12 +173,12 @@ pub fn minimize_all(
 ) -> Result<(), FsError> {
     let designators = designators(definitions);
     for ((def, identity), source) in definitions.iter().zip(identities).zip(sources.iter_mut()) {
-        if let Some((uuid, label)) = identity {
-            if wants_minimize(def) {
-                let hint = def.file_name();
-                let job = job(def, *uuid, label, &hint, settings, &designators);
-                *source = Some(crate::fs::minimize::minimize(&job)?.into());
-            }
+        if let Some((uuid, label)) = identity
+            && wants_minimize(def)
+        {
+            let hint = def.file_name();
+            let job = job(def, *uuid, label, &hint, settings, &designators);
+            *source = Some(crate::fs::minimize::minimize(&job)?.into());
         }
     }
     Ok(())
