@@ -235,11 +235,12 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
         );
         crate::fs::format_file(&job, &temp)?;
         tracing::info!("Successfully formatted future partition {n}.");
+        // Upstream announces the sync before it finds out whether the contents fit.
+        tracing::info!("Syncing future partition {n} contents to disk.");
         let size = std::fs::metadata(&temp)
             .map_err(|source| ApplyError::Copy { partno: n, source })?
             .len();
         copy_in(&temp, size, row, target)?;
-        tracing::info!("Syncing future partition {n} contents to disk.");
         target
             .file
             .sync_data()

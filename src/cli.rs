@@ -253,6 +253,10 @@ pub struct Options {
     pub copy_source: Option<PathBuf>,
     /// `--split=`.
     pub split: bool,
+    /// `--generate-fstab=` (below the copy source).
+    pub generate_fstab: Option<PathBuf>,
+    /// `--generate-crypttab=` (below the copy source).
+    pub generate_crypttab: Option<PathBuf>,
     /// `--defer-partitions=`: types planned but not written.
     pub defer_partitions: Vec<Uuid>,
     /// The device or image file, verbatim.
@@ -411,14 +415,14 @@ impl Options {
             ("--tpm2-pcrlock=", &args.tpm2_pcrlock),
             ("--image-policy=", &args.image_policy),
             ("--make-ddi=", &args.make_ddi),
-            ("--generate-fstab=", &args.generate_fstab),
-            ("--generate-crypttab=", &args.generate_crypttab),
         ] {
             if value.is_some() {
                 return not_supported(name);
             }
         }
         o.split = boolean_option("split", &args.split)?.unwrap_or(false);
+        o.generate_fstab = args.generate_fstab.as_ref().map(PathBuf::from);
+        o.generate_crypttab = args.generate_crypttab.as_ref().map(PathBuf::from);
         if args.sysext || args.confext || args.portable {
             return not_supported("--make-ddi= (-S/-C/-P)");
         }
@@ -565,13 +569,17 @@ Options:
                           Ignore definitions of these partition types
   -s --copy-source=PATH   Base directory for CopyFiles= sources
      --split=BOOL         Also write each partition to its own file
+     --generate-fstab=PATH
+                          Write an fstab for the MountPoint= settings
+     --generate-crypttab=PATH
+                          Write a crypttab for the EncryptedVolume= settings
      --defer-partitions=TYPE,...
                           Plan partitions of these types but do not write them
 
 Not supported yet (they fail with a clear error): --image=, --image-policy=,
 --copy-from=, --make-ddi=/-S/-C/-P,
 --factory-reset=yes, --can-factory-reset, --key-file=, --private-key=,
---certificate=, --tpm2-*, --generate-fstab=, --generate-crypttab=, --list-devices.
+--certificate=, --tpm2-*, --list-devices.
 
 See repart(8) and repart.d(5) for details.
 "

@@ -11,6 +11,8 @@ pub mod content;
 pub mod discover;
 pub mod disk;
 pub mod fs;
+pub mod fstab;
+pub mod fstype;
 pub mod gpt_types;
 pub mod log;
 pub mod output;

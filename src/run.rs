@@ -303,17 +303,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         discard: options.discard,
         grain: crate::plan::geometry::grain(state.sector_size),
     };
-    let identities = plan::new_partition_identities(&PlanInput {
-        definitions: &definitions,
-        disk: &state,
-        from_scratch,
-        seed,
-        copy_sizes: &[],
-        minimized_sizes: &[],
-        extend_table: !options.dry_run,
-    });
+    let identity = identity_input(&definitions, &state, from_scratch, seed, options);
+    let identities = plan::new_partition_identities(&identity);
     let mut images =
         content::open_copy_blocks(&definitions, &identities, root.as_deref()).map_err(fail)?;
+    write_tables(options, &definitions, &identity, copy_source.as_deref())?;
     content::minimize_all(&definitions, &identities, &settings, &mut images).map_err(fail)?;
     let copy_sizes: Vec<Option<u64>> = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
     let minimized_sizes: Vec<Option<u64>> = images
@@ -413,6 +407,79 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         JsonMode::Short => print!("{}", output::json(&plan, &render, false)),
         JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
     }
+    Ok(())
+}
+
+fn identity_input<'a>(
+    definitions: &'a [Definition],
+    state: &'a DiskState,
+    from_scratch: bool,
+    seed: Uuid,
+    options: &Options,
+) -> PlanInput<'a> {
+    PlanInput {
+        definitions,
+        disk: state,
+        from_scratch,
+        seed,
+        copy_sizes: &[],
+        minimized_sizes: &[],
+        extend_table: !options.dry_run,
+    }
+}
+
+/// `--generate-fstab=`/`--generate-crypttab=`: written below the copy source, before
+/// any file system is made (upstream's order).
+fn write_tables(
+    options: &Options,
+    definitions: &[Definition],
+    input: &PlanInput,
+    base: Option<&Path>,
+) -> Result<(), Failure> {
+    if let Some(path) = &options.generate_fstab {
+        let uuids: Vec<Option<Uuid>> = plan::identities(input)
+            .into_iter()
+            .map(|i| i.map(|(uuid, _, _)| uuid))
+            .collect();
+        match crate::fstab::fstab(definitions, &uuids) {
+            Some(text) => {
+                let full = base
+                    .unwrap_or(Path::new("/"))
+                    .join(path.strip_prefix("/").unwrap_or(path));
+                write_atomically(&full, &text).map_err(|e| {
+                    fail(format!(
+                        "Failed to open temporary file for {}: {}",
+                        full.display(),
+                        crate::disk::strerror(&e)
+                    ))
+                })?;
+                tracing::info!("{} written.", full.display());
+            }
+            None => tracing::info!(
+                "MountPoint= is not specified for any eligible partitions, not generating {}",
+                path.display()
+            ),
+        }
+    }
+    if let Some(path) = &options.generate_crypttab {
+        // Encrypt= is not supported yet, so no partition can be eligible.
+        tracing::info!(
+            "EncryptedVolume= is not specified for any eligible partitions, not generating {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".#fstab")
+        .tempfile_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

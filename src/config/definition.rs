@@ -25,20 +25,9 @@ pub struct SourceFile {
     pub content: Vec<u8>,
 }
 
-/// File systems that are built read-only (need files to be useful).
-const READ_ONLY_FS: [&str; 5] = ["DM_verity_hash", "cramfs", "erofs", "iso9660", "squashfs"];
-
-/// File systems whose mkfs can populate from a directory without root.
-const ROOT_OPTION_FS: [&str; 6] = ["ext2", "ext3", "ext4", "btrfs", "vfat", "xfs"];
-
-/// Whether `fstype` is one of the read-only file systems.
-pub fn fstype_is_read_only(fstype: &str) -> bool {
-    READ_ONLY_FS.contains(&fstype)
-}
-
-fn mkfs_supports_root_option(fstype: &str) -> bool {
-    ROOT_OPTION_FS.contains(&fstype) || fstype_is_read_only(fstype)
-}
+use crate::fstype::{
+    is_read_only as fstype_is_read_only, supports_root_option as mkfs_supports_root_option,
+};
 
 /// Parses the definition `main` from `files` (the main file first unless it is read in
 /// its drop-in position, then the drop-ins), recording `dropins` for the table.

@@ -347,7 +347,16 @@ impl Target {
                     Ok(())
                 }
             }
-            TargetKind::BlockDevice => blockdev::discard(&self.file, offset, len),
+            TargetKind::BlockDevice => {
+                // Our own writes to this range (the wipe just before) sit dirty in
+                // the disk's page cache. While another holder has the disk claimed
+                // (a mounted partition: the normal case in an initrd) BLKDISCARD
+                // can only invalidate clean pages and fails with EBUSY otherwise,
+                // so write them back first. Upstream's blkid wipe writes nothing
+                // where there is no signature, so it never hits this.
+                self.write_back(offset, len)
+                    .and_then(|()| blockdev::discard(&self.file, offset, len))
+            }
         };
         match res {
             Ok(()) => Ok(DiscardOutcome::Discarded),
@@ -359,6 +368,22 @@ impl Target {
                 _ => Err(os_err("discard", &self.node, e)),
             },
         }
+    }
+
+    /// Writes back (and waits for) dirty cached pages of a byte range.
+    fn write_back(&self, offset: u64, len: u64) -> io::Result<()> {
+        let invalid = || io::Error::from(io::ErrorKind::InvalidInput);
+        let o = libc::off64_t::try_from(offset).map_err(|_| invalid())?;
+        let l = libc::off64_t::try_from(len).map_err(|_| invalid())?;
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: sync_file_range on a valid descriptor; no memory is passed.
+        let rc = unsafe { libc::sync_file_range(self.file.as_raw_fd(), o, l, flags) };
+        if rc < 0 {
+            return self.file.sync_data();
+        }
+        Ok(())
     }
 
     /// Whether the kernel creates partition devices for this target (false for
@@ -480,6 +505,73 @@ mod tests {
         assert!(!t.partition_scanning_enabled());
         t.remove_created().expect("remove");
         assert!(!p.exists());
+    }
+
+    /// Needs root and loop devices (returns early without them). The wipe before a
+    /// discard leaves dirty pages; with a partition of the disk claimed (as when it
+    /// is mounted in an initrd) BLKDISCARD used to fail with EBUSY because of them.
+    #[test]
+    fn discard_after_write_while_a_partition_is_claimed() {
+        use std::process::Command;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping: not root");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let img = dir.path().join("img");
+        File::create(&img)
+            .expect("create")
+            .set_len(64 << 20)
+            .expect("len");
+        let Ok(out) = Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&img)
+            .output()
+        else {
+            eprintln!("skipping: no losetup");
+            return;
+        };
+        if !out.status.success() {
+            eprintln!("skipping: no loop devices");
+            return;
+        }
+        let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        struct Detach(PathBuf);
+        impl Drop for Detach {
+            fn drop(&mut self) {
+                let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
+            }
+        }
+        let _detach = Detach(dev.clone());
+
+        let mut t = open_target(&dev, &OpenOptions::for_run(false, false)).expect("open");
+        assert_eq!(t.kind, TargetKind::BlockDevice);
+        blockdev::add_partition(&t.file, 1, 1 << 20, 8 << 20).expect("BLKPG add");
+        let part = PathBuf::from(format!("{}p1", dev.display()));
+        let mut waited = 0;
+        while !part.exists() && waited < 50 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            waited += 1;
+        }
+        if !part.exists() {
+            let _ = blockdev::delete_partition(&t.file, 1);
+            eprintln!("skipping: no partition node appeared");
+            return;
+        }
+        // O_EXCL on a block device claims it, like a mount does.
+        let claim = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_EXCL)
+            .open(&part)
+            .expect("claim partition");
+        t.zero_range(32 << 20, 1 << 20).expect("zero");
+        assert_eq!(
+            t.discard(32 << 20, 1 << 20).expect("discard"),
+            DiscardOutcome::Discarded
+        );
+        drop(claim);
+        blockdev::delete_partition(&t.file, 1).expect("BLKPG delete");
     }
 
     #[test]

@@ -25,12 +25,7 @@ const TIB: u64 = 1 << 40;
 
 /// The smallest size upstream allows for a writable file system (0 if none).
 pub fn minimal_size(fstype: &str) -> u64 {
-    match fstype {
-        "ext2" | "ext3" | "ext4" => 32 << 20,
-        "btrfs" => 256 << 20,
-        "xfs" => 300 << 20,
-        _ => 0,
-    }
+    crate::fstype::minimal_size(fstype).unwrap_or(0)
 }
 
 /// The partition size guessed from the allocated bytes of a first build.

@@ -14,18 +14,7 @@ use uuid::Uuid;
 use super::tree::Source;
 use super::{FormatJob, FsEnv, FsError, label, vfat, xfs};
 
-/// File systems mkfs can create that are read-only.
-pub fn is_read_only(fstype: &str) -> bool {
-    matches!(
-        fstype,
-        "DM_verity_hash" | "cramfs" | "erofs" | "iso9660" | "squashfs"
-    )
-}
-
-/// Whether the file system can be populated from a directory without mounting it.
-pub fn supports_root_option(fstype: &str) -> bool {
-    matches!(fstype, "ext2" | "ext3" | "ext4" | "btrfs" | "vfat" | "xfs") || is_read_only(fstype)
-}
+pub use crate::fstype::{is_read_only, supports_root_option};
 
 /// The program upstream runs for `fstype`, as (name for messages, binary, Debian package).
 pub fn tool_for(fstype: &str) -> (&'static str, String, String) {

@@ -351,14 +351,25 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
 /// definitions that matched an existing partition). File systems need them before
 /// the plan exists: upstream decides them before Minimize= and `--size=auto`.
 pub fn new_partition_identities(input: &PlanInput) -> Vec<Option<(Uuid, String)>> {
+    identities(input)
+        .into_iter()
+        .map(|i| {
+            i.filter(|(_, _, new)| *new)
+                .map(|(uuid, label, _)| (uuid, label))
+        })
+        .collect()
+}
+
+/// UUID, label and "is new" of every definition's partition, indexed by definition.
+pub fn identities(input: &PlanInput) -> Vec<Option<(Uuid, String, bool)>> {
     let layout = layout(input);
     let mut slots = build_slots(input, &layout.existing);
     assign_uuids(&mut slots, input.seed, &mut Vec::new());
     assign_labels(&mut slots);
     let mut out = vec![None; input.definitions.len()];
-    for slot in slots.iter().filter(|s| s.existing.is_none()) {
+    for slot in &slots {
         if let Some(i) = slot.definition {
-            out[i] = Some((slot.uuid, slot.label.clone()));
+            out[i] = Some((slot.uuid, slot.label.clone(), slot.existing.is_none()));
         }
     }
     out

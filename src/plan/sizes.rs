@@ -14,16 +14,6 @@ pub const VERITY_SIG_SIZE: u64 = 16384;
 /// Room LUKS2 needs for its header and reencryption.
 pub const LUKS2_METADATA_KEEP_FREE: u64 = 32 << 20;
 
-/// The smallest size a file system of this type can have, where upstream knows one.
-pub fn minimal_fs_size(format: &str) -> Option<u64> {
-    match format {
-        "ext4" => Some(32 << 20),
-        "xfs" => Some(300 << 20),
-        "btrfs" => Some(256 << 20),
-        _ => None,
-    }
-}
-
 fn is_verity_sig(slot: &Slot) -> bool {
     matches!(
         slot.partition_type.designator,
@@ -49,12 +39,23 @@ pub fn min_size(slot: &Slot, grain: u64) -> u64 {
         if let Some(copy) = slot.copy_size {
             d = d.saturating_add(round_up(copy, grain));
         } else if def.format.is_some() || encrypted {
-            let fs_min = def.format.as_deref().and_then(minimal_fs_size);
+            let fs_min = def.format.as_deref().and_then(crate::fstype::minimal_size);
             d = d.saturating_add(fs_min.map_or(grain, |m| round_up(m, grain)));
         }
         base = base.max(d);
     }
-    let smin = slot.size_min().unwrap_or(DEFAULT_MIN_SIZE);
+    // Observed in upstream 257: a read-only file system (built to its exact size at
+    // apply time) gets no 10 MiB floor, only the hard minimum.
+    let floor = if def
+        .format
+        .as_deref()
+        .is_some_and(crate::fstype::is_read_only)
+    {
+        HARD_MIN_SIZE
+    } else {
+        DEFAULT_MIN_SIZE
+    };
+    let smin = slot.size_min().unwrap_or(floor);
     round_up(smin, grain).max(base)
 }
 
