@@ -50,32 +50,44 @@ class TreeRssSampler(threading.Thread):
         self.sid = sid
         self.interval = interval
         self.peak_kb = 0
+        self.tool_hwm_kb = 0
         self.samples = 0
         self.stop = threading.Event()
         self.seen = {}  # pid -> in session?
 
     def _scan(self):
         total = 0
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
         live = set()
-        for p in pids:
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
             live.add(p)
-            member = self.seen.get(p)
-            if member is None:
+            info = self.seen.get(p)
+            if info is None:
                 try:
                     with open(f"/proc/{p}/stat") as f:
                         st = f.read()
                     fields = st[st.rindex(")") + 2:].split()
-                    member = int(fields[3]) == self.sid  # field 6: session
+                    # fields[1] = ppid, fields[3] = session id
+                    info = (int(fields[3]) == self.sid, int(fields[1]))
                 except (OSError, ValueError):
-                    member = False
-                self.seen[p] = member
-            if member:
-                try:
-                    with open(f"/proc/{p}/statm") as f:
-                        total += int(f.read().split()[1]) * PAGE_KB
-                except (OSError, ValueError, IndexError):
-                    pass
+                    info = (False, 0)
+                self.seen[p] = info
+            member, ppid = info
+            if not member:
+                continue
+            try:
+                with open(f"/proc/{p}/statm") as f:
+                    total += int(f.read().split()[1]) * PAGE_KB
+                if ppid == self.sid:
+                    # the tool itself (child of the launcher): its own peak
+                    with open(f"/proc/{p}/status") as f:
+                        for line in f:
+                            if line.startswith("VmHWM:"):
+                                self.tool_hwm_kb = max(self.tool_hwm_kb, int(line.split()[1]))
+                                break
+            except (OSError, ValueError, IndexError):
+                pass
         # forget dead pids (PID reuse)
         for p in list(self.seen):
             if p not in live:
@@ -105,13 +117,17 @@ def measure(argv, env, cwd, out_path, err_path, interval, launcher):
         wall_ns, user_us, sys_us, maxrss, rc = (int(x) for x in open(res).read().split())
     except (OSError, ValueError):
         raise SystemExit(f"launcher failed for {argv} (exit {p.returncode}), see {err_path}")
+    # Runs shorter than the sampling interval may not have been sampled at
+    # all: the tree sum is at least the largest single process, and without
+    # a sample of the tool itself its own peak is bounded by ru_maxrss.
     return {
         "wall": wall_ns / 1e9,
         "user": user_us / 1e6,
         "sys": sys_us / 1e6,
         "cpu": (user_us + sys_us) / 1e6,
         "maxrss_kb": maxrss,  # largest single process of the tree (kernel cmaxrss), not a sum
-        "treerss_kb": sampler.peak_kb,
+        "treerss_kb": max(sampler.peak_kb, maxrss),
+        "hwm_kb": sampler.tool_hwm_kb or maxrss,
         "samples": sampler.samples,
         "rc": rc,
     }
@@ -234,6 +250,7 @@ def main():
     results = {}  # (w, tool) -> [run dicts]
     checks = {}   # w -> list of problems
     t_start = time.time()
+    load_start = os.getloadavg()
     for w in workloads:
         args, kind, has_img = spec(w)
         checks[w] = []
@@ -269,7 +286,7 @@ def main():
                 elif d != ref_dump[tool]:
                     checks[w].append(f"{tool} run {i}: sfdisk -d differs from its own first run")
             log(f"{tag:<22} wall {r['wall']:7.3f}s  cpu {r['cpu']:7.3f}s  "
-                f"maxrss {r['maxrss_kb'] / 1024:7.1f}M  tree {r['treerss_kb'] / 1024:7.1f}M  rc {r['rc']}")
+                f"own {r['hwm_kb'] / 1024:6.1f}M  maxrss {r['maxrss_kb'] / 1024:7.1f}M  tree {r['treerss_kb'] / 1024:7.1f}M  rc {r['rc']}")
             if not warm:
                 results.setdefault((w, tool), []).append(r)
         if has_img:
@@ -284,6 +301,7 @@ def main():
                 same = subprocess.run(["cmp", "-s", a, b]).returncode == 0
                 checks.setdefault(w + ":bytes", []).append("identical" if same else "differ")
     elapsed = time.time() - t_start
+    cfg["load"] = (load_start, os.getloadavg())
 
     # ---------------------------------------------------------------- summary
     def med(w, tool, key):
@@ -292,7 +310,7 @@ def main():
     rows = []
     for w in workloads:
         row = {"w": w}
-        for key in ("wall", "cpu", "maxrss_kb", "treerss_kb"):
+        for key in ("wall", "cpu", "maxrss_kb", "treerss_kb", "hwm_kb"):
             a, b = med(w, "repart", key), med(w, "upstream", key)
             row[key] = (a, b, a / b if b else float("nan"))
         walls = {t: sorted(r["wall"] for r in results[(w, t)]) for t in ("repart", "upstream")}
@@ -360,20 +378,30 @@ def report(rows, cfg, info, elapsed):
     L.append("## Results (medians)\n")
     L.append("Ratio = repart / upstream (lower is better for repart). "
              "`target` is the wall-time ratio from the issue; peak RSS target: repart <= upstream.\n")
-    L.append("| workload | wall repart | wall upstream | ratio | target | | CPU repart | CPU upstream | ratio "
-             "| max RSS repart | max RSS upstream | tree RSS repart | tree RSS upstream | sfdisk -d | image bytes |")
-    L.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    L.append("| workload | wall repart | wall upstream | ratio | target | | CPU repart | CPU upstream | CPU ratio "
+             "| sfdisk -d | image bytes |")
+    L.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|")
     for r in rows:
         wa, wb, wr = r["wall"]
         ca, cb, cr = r["cpu"]
-        ma, mb, _ = r["maxrss_kb"]
-        ta, tb, _ = r["treerss_kb"]
         t = r["target"]
         verdict = "" if t is None else ("met" if wr <= t else "**missed**")
-        rss_flag = "" if ma <= mb else " ⚠"
         L.append(f"| {r['w']} | {fmt_t(wa)} | {fmt_t(wb)} | {wr:.2f} | {'' if t is None else f'<= {t}'} | {verdict} "
-                 f"| {fmt_t(ca)} | {fmt_t(cb)} | {cr:.2f} | {fmt_m(ma)}{rss_flag} | {fmt_m(mb)} "
-                 f"| {fmt_m(ta)} | {fmt_m(tb)} | {r['sfdisk']} | {r['bytes']} |")
+                 f"| {fmt_t(ca)} | {fmt_t(cb)} | {cr:.2f} | {r['sfdisk']} | {r['bytes']} |")
+    L.append("")
+    L.append("Memory (medians). *tree* = peak of the summed RSS of the whole process tree (this is what the "
+             "target \"peak RSS <= upstream\" is checked against, with 5% tolerance for sampling); *own* = peak "
+             "RSS (VmHWM) of the repart / systemd-repart process alone; *max single* = largest single process "
+             "in the tree (usually the mkfs tool).\n")
+    L.append("| workload | tree repart | tree upstream | | own repart | own upstream | max single repart | max single upstream |")
+    L.append("|---|---:|---:|---|---:|---:|---:|---:|")
+    for r in rows:
+        ta, tb, _ = r["treerss_kb"]
+        ha, hb, _ = r["hwm_kb"]
+        ma, mb, _ = r["maxrss_kb"]
+        verdict = "met" if ta <= tb * 1.05 else "**missed**"
+        L.append(f"| {r['w']} | {fmt_m(ta)} | {fmt_m(tb)} | {verdict} | {fmt_m(ha)} | {fmt_m(hb)} "
+                 f"| {fmt_m(ma)} | {fmt_m(mb)} |")
     L.append("")
     L.append("Spread of the wall times (min .. max over the measured runs):\n")
     for r in rows:
@@ -437,7 +465,10 @@ def report(rows, cfg, info, elapsed):
              "the printed table is compared instead); a mismatch between the tools "
              "fails the script (exit 1) and is listed above. **image bytes**: whether the last images of both "
              "tools are byte-identical (informational: e.g. ext4 timestamps may legitimately differ).")
-    L.append("- Timings are only reported, never asserted.")
+    L.append("- Timings are only reported, never asserted. The machine may be shared: load average "
+             f"{cfg['load'][0][0]:.2f} at the start and {cfg['load'][1][0]:.2f} at the end of this run "
+             "(alternating ABBA order spreads outside load evenly over both tools; CPU time is less "
+             "sensitive to it than wall time).")
     L.append("")
     L.append("## Machine\n")
     L.append(f"- {info['nproc']} CPUs, {info['cpu']}, {info['mem']} RAM, kernel {info['kernel']}")

@@ -86,6 +86,49 @@ pub fn base_path() -> OsString {
     p
 }
 
+/// The mkfs tool dir put first on PATH for file-system cases (cases with an
+/// `fs` file; differential cases with Format=): `$REPART_FS_TOOLS`, default
+/// the oracle's ldso tool dir, so that our binary runs the same mkfs versions
+/// as the oracle (sizes of minimized file systems depend on them).
+pub fn fs_tools_dir() -> PathBuf {
+    match std::env::var_os("REPART_FS_TOOLS") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("/var/cache/repart-oracle/trixie-ldso/bin"),
+    }
+}
+
+/// Is the fs tool dir usable? Err(reason) if not.
+pub fn fs_tools_available() -> Result<(), String> {
+    let d = fs_tools_dir();
+    for t in [
+        "mkfs.ext4",
+        "mkfs.vfat",
+        "mksquashfs",
+        "mkfs.erofs",
+        "mkswap",
+        "mdir",
+        "unsquashfs",
+        "debugfs",
+        "fsck.erofs",
+    ] {
+        if !d.join(t).exists() {
+            return Err(format!(
+                "{} has no {t} (install the ldso oracle: REPART_ORACLE_MODE=both tools/oracle/setup-reference-repart.sh, or set REPART_FS_TOOLS)",
+                d.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// PATH with the fs tool dir first (see fs_tools_dir), then base_path().
+pub fn fs_path() -> OsString {
+    let mut p = fs_tools_dir().into_os_string();
+    p.push(":");
+    p.push(base_path());
+    p
+}
+
 /// Environment variables of the caller that are passed to every repart run
 /// (they only configure the oracle wrapper).
 pub fn passthrough_env() -> Vec<(String, String)> {

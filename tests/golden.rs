@@ -2,6 +2,11 @@
 //! under test and compare stdout, stderr, exit status and `sfdisk -d` of the
 //! resulting image byte for byte with `expected/` (recorded from the oracle by
 //! tools/capture-goldens.sh). The procedure mirrors tools/golden-lib.sh.
+//! File-system cases (with an `fs` file) run with the oracle's mkfs tools first
+//! on PATH (`REPART_FS_TOOLS`), have their stderr normalised by
+//! tools/golden-fs-stderr.pl and also compare `contents` (the file systems read
+//! back by tools/golden-fs-contents.sh); they are skipped when the tools are
+//! missing, unless `REPART_REQUIRE_ORACLE=1`.
 //!
 //! Environment:
 //! * `GOLDEN_CASE=name[,name...]` run only these cases (a trailing `*` matches
@@ -88,7 +93,7 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
         let name = e.file_name();
         if matches!(
             name.to_str(),
-            Some("cmd" | "env" | "setup" | "expected" | "README" | "ignore")
+            Some("cmd" | "env" | "setup" | "expected" | "README" | "ignore" | "fs")
         ) {
             continue;
         }
@@ -97,12 +102,15 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
     }
     std::fs::create_dir_all(t.join("repart.d")).map_err(|e| e.to_string())?;
     let tstr = t.to_str().ok_or("non-UTF-8 temp path")?;
+    // File-system case: mkfs tools first on PATH, stderr filtered, contents dumped.
+    let fs_case = case_dir.join("fs").exists();
+    let path = if fs_case { fs_path() } else { base_path() };
 
     // 2. setup
     let setup = case_dir.join("setup");
     if setup.exists() {
         let env = vec![
-            ("PATH".to_string(), base_path()),
+            ("PATH".to_string(), path.clone()),
             ("REPART".to_string(), repart.as_os_str().to_owned()),
             ("TMP".to_string(), t.as_os_str().to_owned()),
         ];
@@ -142,7 +150,8 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
             )
         })
         .collect();
-    let mut env: Vec<(String, OsString)> = vec![("PATH".to_string(), base_path())];
+    let mut env: Vec<(String, OsString)> = vec![("PATH".to_string(), path.clone())];
+    let mut case_env: Vec<(String, OsString)> = Vec::new();
     env.extend(
         passthrough_env()
             .into_iter()
@@ -157,12 +166,23 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
                 .split_once('=')
                 .ok_or_else(|| format!("bad env line {line:?}"))?;
             env.push((k.to_string(), OsString::from(v)));
+            case_env.push((k.to_string(), OsString::from(v)));
         }
     }
     let o = run(repart, &args, t, &env, Duration::from_secs(300));
     let mut r = CaseResult::default();
     r.files.insert("stdout", Some(tmp.normalize(&o.stdout)));
-    r.files.insert("stderr", Some(tmp.normalize(&o.stderr)));
+    let stderr = if fs_case {
+        filter(
+            &manifest_dir().join("tools/golden-fs-stderr.pl"),
+            &[],
+            &o.stderr,
+            t,
+        )?
+    } else {
+        o.stderr
+    };
+    r.files.insert("stderr", Some(tmp.normalize(&stderr)));
     r.files
         .insert("status", Some(format!("{}\n", o.status).into_bytes()));
     let image = t.join("img.raw");
@@ -172,7 +192,57 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
         None
     };
     r.files.insert("sfdisk-d", sf);
+    if fs_case {
+        // contents: the file systems read back without mounting
+        let mut cenv = vec![("PATH".to_string(), path.clone())];
+        cenv.extend(case_env);
+        let o = run(
+            Path::new("/bin/bash"),
+            &[
+                manifest_dir()
+                    .join("tools/golden-fs-contents.sh")
+                    .into_os_string(),
+                t.as_os_str().to_owned(),
+            ],
+            t,
+            &cenv,
+            Duration::from_secs(300),
+        );
+        if o.status != 0 {
+            return Err(format!(
+                "tools/golden-fs-contents.sh failed (exit {}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        r.files.insert("contents", Some(tmp.normalize(&o.stdout)));
+    }
     Ok(r)
+}
+
+/// Run `prog args` with `input` on stdin (via a temp file), return stdout.
+fn filter(prog: &Path, args: &[&str], input: &[u8], cwd: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(prog)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", prog.display()))?;
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = w.join();
+    if !o.status.success() {
+        return Err(format!("{} failed: {}", prog.display(), o.status));
+    }
+    Ok(o.stdout)
 }
 
 /// Compare one case; returns a failure report or None.
@@ -195,8 +265,9 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
         Err(e) => return Some(format!("harness error: {e}\n")),
     };
     let mut report = String::new();
-    for file in ["status", "stdout", "stderr", "sfdisk-d"] {
-        let actual = &res.files[file];
+    for file in ["status", "stdout", "stderr", "sfdisk-d", "contents"] {
+        let actual = res.files.get(file).cloned().flatten();
+        let actual = &actual;
         if ignored.iter().any(|i| i == file) {
             continue;
         }
@@ -236,6 +307,22 @@ fn golden() {
         !cases.is_empty(),
         "no golden cases selected (GOLDEN_CASE={filter:?})"
     );
+    // File-system cases need the oracle's mkfs tools (same versions as at capture).
+    let cases: Vec<String> = match fs_tools_available() {
+        Ok(()) => cases,
+        Err(why) => {
+            if std::env::var("REPART_REQUIRE_ORACLE").as_deref() == Ok("1") {
+                panic!("golden: file-system cases need the mkfs tools: {why}");
+            }
+            let (fs, rest): (Vec<String>, Vec<String>) = cases
+                .into_iter()
+                .partition(|c| golden_dir().join(c).join("fs").exists());
+            if !fs.is_empty() {
+                eprintln!("golden: SKIPPING {} file-system case(s): {why}", fs.len());
+            }
+            rest
+        }
+    };
     let known = known_differences();
     eprintln!("golden: {} case(s) with {}", cases.len(), repart.display());
     let results = parallel_map(cases.len(), jobs(), |i| check_case(&cases[i], &repart));

@@ -47,7 +47,7 @@ while (my $l = <STDIN>) {
     $l =~ s{/var/tmp/repart-[A-Za-z0-9]+}{\{tmpdir\}}g;
     $l =~ s{/dev/loop\d+(p\d+)?}{/dev/loop\{N\}}g;
     # 4. timings
-    $l =~ s/( complete in )[0-9][0-9a-z. ]*\.$/$1\{time\}./;
+    $l =~ s/( complete in ).*\.$/$1\{time\}./;
     # 5. random uuid of the sizing pass
     $prepop = 1 if $l =~ /^Pre-populating .* twice/;
     if ($prepop && $l =~ /successfully formatted as /) {

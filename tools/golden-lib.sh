@@ -25,10 +25,18 @@
 #      (host sfdisk, run in T with a clean environment) followed by a line
 #      "sfdisk exit status: N" if sfdisk failed. In all of them T is replaced
 #      by {tmp} (both the path as created and its canonical form).
+#   6. File-system cases (C/fs exists): steps 3-5 run with PATH =
+#      $REPART_FS_TOOLS (default /var/cache/repart-oracle/trixie-ldso/bin, the
+#      oracle's mkfs tools) first; stderr is filtered through
+#      tools/golden-fs-stderr.pl before the {tmp} replacement; and
+#      contents = stdout of `tools/golden-fs-contents.sh T` (run in T with PATH
+#      and the KEY=VALUE lines of C/env), {tmp} replaced.
 
 GOLDEN_TMPDIR=${GOLDEN_TMPDIR:-/tmp}
 # PATH for all child processes (same rule as tests/common.rs: base_path)
 GOLDEN_PATH="$PATH:/usr/sbin:/sbin"
+GOLDEN_FS_TOOLS=${REPART_FS_TOOLS:-/var/cache/repart-oracle/trixie-ldso/bin}
+GOLDEN_LIB_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 golden_sfdisk() {
     local s
@@ -56,22 +64,23 @@ golden_subst() {
 # Returns 0 if the case could be run (whatever repart's exit status), 1 on a
 # harness error (e.g. the setup script failed).
 golden_run_case() {
-    local c=$1 repart=$2 out=$3 t f name line rc sfdisk
-    local -a args envv
+    local c=$1 repart=$2 out=$3 t f name line rc sfdisk path=$GOLDEN_PATH fs=0
+    local -a args envv cenv
     sfdisk=$(golden_sfdisk) || return 1
+    if [ -f "$c/fs" ]; then fs=1; path=$GOLDEN_FS_TOOLS:$GOLDEN_PATH; fi
     t=$(mktemp -d "$GOLDEN_TMPDIR/repart-golden.XXXXXXXXXX")
     for f in "$c"/* "$c"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue
         name=${f##*/}
-        case $name in cmd|env|setup|expected|README|ignore) continue ;; esac
+        case $name in cmd|env|setup|expected|README|ignore|fs) continue ;; esac
         cp -a -- "$f" "$t/"
     done
     mkdir -p "$t/repart.d"
     mkdir -p "$out"
-    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d"
+    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d" "$out/contents"
 
     if [ -f "$c/setup" ]; then
-        if ! (cd "$t" && env -i PATH="$GOLDEN_PATH" REPART="$repart" TMP="$t" \
+        if ! (cd "$t" && env -i PATH="$path" REPART="$repart" TMP="$t" \
                 bash -euo pipefail "$c/setup") > "$t/.setup.log" 2>&1 < /dev/null; then
             echo "golden: setup of $(basename "$c") failed:" >&2
             sed 's/^/    /' "$t/.setup.log" >&2
@@ -88,14 +97,15 @@ golden_run_case() {
         line=${line//\{tmp\}/$t}
         args+=("$line")
     done < "$c/cmd"
-    envv=(PATH="$GOLDEN_PATH")
+    envv=(PATH="$path")
+    cenv=(PATH="$path")
     while IFS= read -r line; do
         case $line in REPART_ORACLE_*=*) envv+=("$line") ;; esac
     done < <(env)
     if [ -f "$c/env" ]; then
         while IFS= read -r line || [ -n "$line" ]; do
             case $line in ''|'#'*) continue ;; esac
-            envv+=("$line")
+            envv+=("$line"); cenv+=("$line")
         done < "$c/env"
     fi
 
@@ -103,12 +113,22 @@ golden_run_case() {
         > "$out/stdout" 2> "$out/stderr" < /dev/null
     rc=$?
     echo "$rc" > "$out/status"
+    if [ $fs = 1 ]; then
+        perl "$GOLDEN_LIB_DIR/golden-fs-stderr.pl" < "$out/stderr" > "$out/stderr.n" && mv "$out/stderr.n" "$out/stderr"
+    fi
     if [ -e "$t/img.raw" ]; then
         (cd "$t" && env -i PATH="$GOLDEN_PATH" "$sfdisk" -d "$t/img.raw") > "$out/sfdisk-d" 2>/dev/null
         rc=$?
         [ "$rc" = 0 ] || echo "sfdisk exit status: $rc" >> "$out/sfdisk-d"
     fi
-    golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d"
+    if [ $fs = 1 ]; then
+        if ! (cd "$t" && env -i "${cenv[@]}" bash "$GOLDEN_LIB_DIR/golden-fs-contents.sh" "$t") > "$out/contents" < /dev/null; then
+            echo "golden: golden-fs-contents.sh failed for $(basename "$c")" >&2
+            rm -rf --one-file-system -- "$t"
+            return 1
+        fi
+    fi
+    golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d" "$out/contents"
     rm -rf --one-file-system -- "$t"
     return 0
 }

@@ -76,8 +76,9 @@ for d in /dev/vda[0-9]*; do
   if mount -t squashfs -o ro "$d" /sysroot 2>/dev/null; then STORE=$d; break; fi
 done
 [ -n "$STORE" ] || fail "no squashfs partition could be mounted ($(ls /dev/vda* | tr '\n' ' '))"
-[ -f /sysroot/store-marker ] || fail "store marker missing in $STORE"
-say "store $STORE mounted read-only: $(cat /sysroot/store-marker)"
+ls -1 /sysroot > /results/store.ls
+[ -s /results/store.ls ] || fail "the store in $STORE is empty"
+say "store $STORE mounted read-only: $(wc -l < /results/store.ls) top-level entries"
 if blockdev --rereadpt /dev/vda 2>/dev/null; then
   say "note: BLKRRPART succeeded although $STORE is mounted"
 else
@@ -110,12 +111,15 @@ fi
 
 # ---- 4. the kernel knows the new partitions (BLKPG), labels are right -------
 HOME_DEV='' VAR_DEV=''
+: > /results/blkid
 for d in /dev/vda[0-9]*; do
-  l=$(blkid "$d" | sed -n 's/.* LABEL="\([^"]*\)".*/\1/p')
-  t=$(blkid "$d" | sed -n 's/.* TYPE="\([^"]*\)".*/\1/p')
-  case "$l/$t" in home/ext4) HOME_DEV=$d ;; var/ext4) VAR_DEV=$d ;; esac
+  # low-level probe: file system label/type and the GPT entry's name
+  info=$(blkid -p -o export "$d" 2>/dev/null)
+  echo "$d $(echo $info)" >> /results/blkid
+  l=$(echo "$info" | sed -n 's/^LABEL=//p'); t=$(echo "$info" | sed -n 's/^TYPE=//p')
+  n=$(echo "$info" | sed -n 's/^PART_ENTRY_NAME=//p')
+  case "$l/$t/$n" in home/ext4/home) HOME_DEV=$d ;; var/ext4/var) VAR_DEV=$d ;; esac
 done
-blkid > /results/blkid
 [ -n "$HOME_DEV" ] || fail "no ext4 'home' partition device (kernel partitions: $(ls /dev/vda* | tr '\n' ' '))"
 [ -n "$VAR_DEV" ] || fail "no ext4 'var' partition device"
 grep -qw "$(basename "$HOME_DEV")" /proc/partitions || fail "$HOME_DEV not in /proc/partitions"

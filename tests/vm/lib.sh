@@ -140,6 +140,7 @@ build_initramfs() {
   }
   _copy_bin "$repart" /usr/bin/repart
   _copy_bin "$(command -v mke2fs)" /usr/sbin/mke2fs
+  _copy_bin "$(command -v blkid)" /usr/sbin/blkid      # busybox-static has none
   for m in mkfs.ext4 mkfs.ext3 mkfs.ext2; do rm -f "$st"/{bin,sbin,usr/bin}/$m; ln -sf mke2fs "$st/usr/sbin/$m"; done
   cp /etc/mke2fs.conf "$st/etc/mke2fs.conf"
   mkdir -p "$st/etc/repart.d"

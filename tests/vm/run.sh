@@ -71,35 +71,47 @@ elif [ "${REPART_REQUIRE_ORACLE:-0}" = 1 ]; then die "oracle required but $ORACL
 else log "oracle not installed: skipping the comparison with upstream"; fi
 
 # ------------------------------------------------------------------ definitions
-# Factory (build-time) definitions and their contents.
-SRC=$WORK/src
-mkdir -p "$SRC/esp" "$SRC/store/0000-pkg-a/bin" "$SRC/store/0001-pkg-b/share"
-printf 'not really an EFI binary\n' > "$SRC/esp/BOOTX64.EFI"
-printf 'timeout 0\n' > "$SRC/esp/loader.conf"
-echo "appliance store, built by repart image mode" > "$SRC/store/store-marker"
-seq 1 50000 > "$SRC/store/0000-pkg-a/bin/prog"
-seq 50000 90000 | sed 's/^/line /' > "$SRC/store/0001-pkg-b/share/data"
-ln -s ../0000-pkg-a/bin/prog "$SRC/store/0001-pkg-b/prog"
-find "$SRC" -exec touch -h -d @1 {} +
-
-make_factory_defs() {  # $1 dir, $2 with ESP files (1/0)
-  local d=$1
-  mkdir -p "$d"
-  if [ -d "$REPO/examples/appliance/repart.d" ]; then
-    cp "$REPO"/examples/appliance/repart.d/*.conf "$d/"
-    return
-  fi
-  { printf '[Partition]\nType=esp\nFormat=vfat\nLabel=boot\nSizeMinBytes=200M\n'
-    [ "$2" = 1 ] && printf 'CopyFiles=%s:/EFI/BOOT\n' "$SRC/esp"
-  } > "$d/10-esp.conf"
+# Factory (build-time) definitions and their contents: the example appliance
+# (examples/appliance: repart.d + make-content.sh, used with --copy-source) if
+# the checkout has it, otherwise a generated equivalent.
+CONTENT=$WORK/content
+COPY_SOURCE=()
+if [ -d "$REPO/examples/appliance/repart.d" ] && [ -x "$REPO/examples/appliance/make-content.sh" ]; then
+  command -v openssl >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt_get install -y --no-install-recommends openssl >/dev/null; }
+  "$REPO/examples/appliance/make-content.sh" "$CONTENT"
+  FACTORY_DEFS_SRC=$REPO/examples/appliance/repart.d
+  COPY_SOURCE=(--copy-source="$CONTENT")
+else
+  mkdir -p "$CONTENT/esp" "$CONTENT/store/0000-pkg-a/bin" "$CONTENT/store/0001-pkg-b/share"
+  printf 'not really an EFI binary\n' > "$CONTENT/esp/BOOTX64.EFI"
+  seq 1 50000 > "$CONTENT/store/0000-pkg-a/bin/prog"
+  seq 50000 90000 | sed 's/^/line /' > "$CONTENT/store/0001-pkg-b/share/data"
+  ln -s ../../0000-pkg-a/bin/prog "$CONTENT/store/0001-pkg-b/share/prog"
+  find "$CONTENT" -exec touch -h -d @1 {} +
+  FACTORY_DEFS_SRC=$WORK/factory-generated.d
+  mkdir -p "$FACTORY_DEFS_SRC"
+  printf '[Partition]\nType=esp\nFormat=vfat\nLabel=boot\nSizeMinBytes=200M\nCopyFiles=%s:/EFI/BOOT/BOOTX64.EFI\n' \
+    "$CONTENT/esp/BOOTX64.EFI" > "$FACTORY_DEFS_SRC/10-esp.conf"
   printf '[Partition]\nType=linux-generic\nFormat=squashfs\nLabel=nix-store\nMinimize=guess\nReadOnly=yes\nCopyFiles=%s:/\n' \
-    "$SRC/store" > "$d/20-nix-store.conf"
-}
+    "$CONTENT/store" > "$FACTORY_DEFS_SRC/20-nix-store.conf"
+fi
+# What the guest must see at the top of the mounted store.
+(cd "$CONTENT/store" && ls -1) > "$WORK/store.ls"
 
+# First-boot definitions, as in the scenario (and examples/appliance/first-boot.d).
 FB_DEFS=$WORK/firstboot.d
 mkdir -p "$FB_DEFS"
 printf '[Partition]\nType=home\nFormat=ext4\nLabel=home\nWeight=2000\n' > "$FB_DEFS/30-home.conf"
 printf '[Partition]\nType=var\nFormat=ext4\nLabel=var\nWeight=1000\n' > "$FB_DEFS/40-var.conf"
+
+# Debian 12's mtools 4.0.32 cannot write into a FAT with 4096-byte sectors
+# ("Internal error, size too big"); Debian 13's (4.0.48) can. Like
+# tools/build-example.sh, use the mkfs tools the oracle installer unpacks.
+IMAGE_TOOLS_PATH=$PATH
+if [ ! -x "$ORACLE_TOOLS/mcopy" ] && [ "$(id -u)" = 0 ] && [ -x "$REPO/tools/oracle/setup-reference-repart.sh" ]; then
+  REPART_ORACLE_MODE=ldso "$REPO/tools/oracle/setup-reference-repart.sh" >&2 || log "could not unpack Debian 13's mkfs tools"
+fi
+[ -x "$ORACLE_TOOLS/mcopy" ] && IMAGE_TOOLS_PATH=$ORACLE_TOOLS:$PATH
 
 t=$(now)
 INITRD=$WORK/initramfs.cpio
@@ -107,7 +119,18 @@ build_initramfs "$KDIR" "$INITRD" "$REPART_BIN" "$FB_DEFS" "$MACHINE_ID"
 log "initramfs: $(du -h "$INITRD" | cut -f1) in $(since "$t")s"
 
 # --------------------------------------------------------------------- helpers
-sfd() { (cd "$(dirname "$1")" && sfdisk --sector-size "$2" -d "$(basename "$1")" 2>/dev/null); }
+# Debian 12's sfdisk (2.38) has no --sector-size and reads every image file
+# with 512-byte sectors; Debian 13's (from the same unpacked tool tree) is used
+# when present, and is required for 4096-byte images.
+SFDISK=(sfdisk)
+[ -x "$ORACLE_TOOLS/sfdisk" ] && SFDISK=("$ORACLE_TOOLS/sfdisk" --sector-size)
+sfdisk_ss() {  # sfdisk_ss SECTOR_SIZE ARGS...
+  local ss=$1; shift
+  if [ ${#SFDISK[@]} = 2 ]; then "${SFDISK[@]}" "$ss" "$@"
+  elif [ "$ss" = 512 ]; then sfdisk "$@"
+  else die "reading a $ss-byte-sector GPT needs sfdisk >= 2.39 (tools/oracle/setup-reference-repart.sh in ldso mode)"; fi
+}
+sfd() { (cd "$(dirname "$1")" && sfdisk_ss "$2" -d "$(basename "$1")") || die "sfdisk -d $1 failed"; }
 # part_field TABLE NAME FIELD -> start|size|attrs of the partition named NAME
 part_field() {
   awk -v n="name=\"$2\"" -v f="$3" 'index($0, n) {
@@ -122,23 +145,20 @@ extract_results() {  # $1 results disk, $2 directory
 SUMMARY=()
 
 scenario() {
-  local ss=$1 W=$WORK/ss$ss img with_esp_files=1 tools_path=$PATH
+  local ss=$1 W=$WORK/ss$ss img
   mkdir -p "$W"
   img=$W/disk.raw
   log "=== sector size $ss ==="
 
-  # Debian 12's mtools 4.0.32 cannot write into a FAT with 4096-byte sectors
-  # ("Internal error, size too big"); the oracle's trixie tools (4.0.48) can.
-  if [ -x "$ORACLE_TOOLS/mcopy" ]; then tools_path=$ORACLE_TOOLS:$PATH
-  elif [ "$ss" = 4096 ]; then
-    with_esp_files=0
-    log "note: host mtools cannot fill a 4K-sector FAT: the ESP is left empty in this run"
+  cp -r "$FACTORY_DEFS_SRC" "$W/factory.d"
+  if [ "$ss" = 4096 ] && [ ! -x "$ORACLE_TOOLS/mcopy" ]; then
+    sed -i '/^CopyFiles=/d' "$W/factory.d/10-esp.conf"
+    log "note: no mtools >= 4.0.4x for a 4K-sector FAT: the ESP is left empty in this run"
   fi
-  make_factory_defs "$W/factory.d" "$with_esp_files"
 
   # ---- 1. image mode build, then grow ----
   t=$(now)
-  (cd "$W" && PATH=$tools_path "$REPART_BIN" --definitions="$W/factory.d" --offline=yes --empty=create \
+  (cd "$W" && PATH=$IMAGE_TOOLS_PATH "$REPART_BIN" --definitions="$W/factory.d" "${COPY_SOURCE[@]}" --offline=yes --empty=create \
       --size=auto --seed="$SEED" --dry-run=no --sector-size="$ss" disk.raw) \
       > "$W/build.stdout" 2> "$W/build.stderr" \
     || { cat "$W/build.stderr" >&2; die "[$ss] image build failed"; }
@@ -170,10 +190,11 @@ scenario() {
   grep '^VMTEST' "$W/boot1.log" | sed "s/^/  [$ss boot1] /" >&2
   [ "$(cat "$W/r1/repart.rc")" = 0 ] || die "[$ss] repart exit status $(cat "$W/r1/repart.rc")"
   local fb_secs; fb_secs=$(cat "$W/r1/repart.seconds")
+  cmp -s "$WORK/store.ls" "$W/r1/store.ls" || die "[$ss] the guest's mounted store does not list the store contents"
 
   # ---- 3. host checks after boot 1 ----
   sfd "$img" "$ss" > "$W/table1"
-  sfdisk --sector-size "$ss" -V "$img" > "$W/verify1" 2>&1 || { cat "$W/verify1" >&2; die "[$ss] sfdisk -V reports problems"; }
+  sfdisk_ss "$ss" -V "$img" > "$W/verify1" 2>&1 || { cat "$W/verify1" >&2; die "[$ss] sfdisk -V reports problems"; }
   local total_sectors last_lba expect_last
   total_sectors=$(( $(stat -c %s "$img") / ss ))
   last_lba=$(awk '/^last-lba:/{print $2}' "$W/table1")
