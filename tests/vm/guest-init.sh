@@ -115,7 +115,7 @@ HOME_DEV='' VAR_DEV=''
 for d in /dev/vda[0-9]*; do
   # low-level probe: file system label/type and the GPT entry's name
   info=$(blkid -p -o export "$d" 2>/dev/null)
-  echo "$d $(echo $info)" >> /results/blkid
+  echo "$d $(echo $info)" >> /results/blkid   # one line per device (unquoted on purpose)
   l=$(echo "$info" | sed -n 's/^LABEL=//p'); t=$(echo "$info" | sed -n 's/^TYPE=//p')
   n=$(echo "$info" | sed -n 's/^PART_ENTRY_NAME=//p')
   case "$l/$t/$n" in home/ext4/home) HOME_DEV=$d ;; var/ext4/var) VAR_DEV=$d ;; esac

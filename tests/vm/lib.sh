@@ -5,6 +5,7 @@
 export PATH=$PATH:/usr/sbin:/sbin
 VMTEST_CACHE=${VMTEST_CACHE:-/var/cache/repart-vmtest}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck disable=SC2034  # used by the scripts that source this file
 SEED=e2a40bf9-73f1-4278-9160-49c031e7aedd
 
 now() { date +%s.%N; }

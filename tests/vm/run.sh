@@ -40,7 +40,7 @@ source "$HERE/lib.sh"
 T0=$(now)
 SECTOR_SIZES=${VMTEST_SECTOR_SIZES:-512 4096}
 TIMEOUT=${VMTEST_TIMEOUT:-240}
-GROW=10G
+GROW=${VMTEST_GROW:-10G}
 MACHINE_ID=${SEED//-/}     # the guest's machine-id: same UUIDs as --seed=$SEED
 ORACLE=$REPO/tools/oracle/reference-repart
 ORACLE_TOOLS=/var/cache/repart-oracle/trixie-ldso/bin
@@ -142,10 +142,17 @@ extract_results() {  # $1 results disk, $2 directory
   tar -xf "$1" -C "$2" 2>/dev/null || true
 }
 
+# repart's own log lines (not the mkfs tools'), with node and temp file names masked.
+repart_msgs() {
+  grep -E '^(Applying changes to |Successfully |Block device is busy|Storage does not support|Partition [0-9]+ too short|Formatting future|Syncing future|Adding new partition|Growing existing|Initializing UUID|Setting partition label|Writing new partition table|Telling kernel|Not telling kernel|All done|No changes|[^ ]+ successfully formatted as )' "$1" \
+    | sed -E 's|^Applying changes to .*\.$|Applying changes to NODE.|; s|^[^ ]+ successfully formatted as|NODE successfully formatted as|'
+}
+
 SUMMARY=()
 
 scenario() {
-  local ss=$1 W=$WORK/ss$ss img
+  local ss=$1 img
+  local W=$WORK/ss$ss
   mkdir -p "$W"
   img=$W/disk.raw
   log "=== sector size $ss ==="
@@ -229,7 +236,15 @@ scenario() {
     [ "$(cat "$W/oracle/rc")" = 0 ] || { cat "$W/oracle/stderr" >&2; die "[$ss] oracle failed on the grown image"; }
     diff -u "$W/oracle/stdout" "$W/r1/repart.stdout" >&2 || die "[$ss] stdout in the VM differs from upstream 257 on the same image"
     diff -u "$W/oracle/table" "$W/table1" >&2 || die "[$ss] partition table differs from upstream 257 on the same image"
-    log "[$ss] same stdout and partition table as upstream 257 on a copy of the grown image"
+    # stderr: repart's own messages must be upstream's, in the same order (mkfs
+    # output, node names and temp file names are left out). On a block device
+    # upstream adds "Telling kernel to reread partition table." (spec 7.7 #14).
+    grep -qx 'Telling kernel to reread partition table.' "$W/r1/repart.stderr" \
+      || die "[$ss] no 'Telling kernel to reread partition table.' on the block device"
+    repart_msgs "$W/oracle/stderr" > "$W/oracle/stderr.msgs"
+    repart_msgs "$W/r1/repart.stderr" | grep -vx 'Telling kernel to reread partition table.' > "$W/r1/stderr.msgs"
+    diff -u "$W/oracle/stderr.msgs" "$W/r1/stderr.msgs" >&2 || die "[$ss] repart's messages in the VM differ from upstream 257's"
+    log "[$ss] same stdout, messages and partition table as upstream 257 on a copy of the grown image"
   fi
 
   # ---- 4. boot 2 ----
