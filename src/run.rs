@@ -303,29 +303,32 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         discard: options.discard,
         grain: crate::plan::geometry::grain(state.sector_size),
     };
-    let identity = identity_input(&definitions, &state, from_scratch, seed, options);
-    let identities = plan::new_partition_identities(&identity);
+    let mut inputs = Inputs {
+        definitions: &definitions,
+        from_scratch,
+        seed,
+        extend_table: !options.dry_run,
+        copy_sizes: Vec::new(),
+        minimized_sizes: Vec::new(),
+    };
+    let identities = plan::new_partition_identities(&inputs.for_disk(&state));
     let mut images =
         content::open_copy_blocks(&definitions, &identities, root.as_deref()).map_err(fail)?;
-    write_tables(options, &definitions, &identity, copy_source.as_deref())?;
+    write_tables(
+        options,
+        &definitions,
+        &inputs.for_disk(&state),
+        copy_source.as_deref(),
+    )?;
     content::minimize_all(&definitions, &identities, &settings, &mut images).map_err(fail)?;
-    let copy_sizes: Vec<Option<u64>> = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
-    let minimized_sizes: Vec<Option<u64>> = images
+    inputs.copy_sizes = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
+    inputs.minimized_sizes = images
         .iter()
         .map(|i| i.as_ref().filter(|m| m.minimized).map(|m| m.size))
         .collect();
 
     if options.size == Some(SizeRequest::Auto) {
-        let probe = PlanInput {
-            definitions: &definitions,
-            disk: &state,
-            from_scratch,
-            seed,
-            copy_sizes: &copy_sizes,
-            minimized_sizes: &minimized_sizes,
-            extend_table: !options.dry_run,
-        };
-        let wanted = plan::minimal_disk_size(&probe);
+        let wanted = plan::minimal_disk_size(&inputs.for_disk(&state));
         if target.created {
             tracing::info!(
                 "Automatically determined minimal disk image size as {}.",
@@ -342,15 +345,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         state = load_state(&mut target, options)?;
     }
 
-    let input = PlanInput {
-        definitions: &definitions,
-        disk: &state,
-        from_scratch,
-        seed,
-        copy_sizes: &copy_sizes,
-        minimized_sizes: &minimized_sizes,
-        extend_table: !options.dry_run,
-    };
+    let input = inputs.for_disk(&state);
     let (mut plan, diags) = match plan::compute(&input) {
         Ok(ok) => ok,
         Err((err, diags)) => {
@@ -410,21 +405,27 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     Ok(())
 }
 
-fn identity_input<'a>(
+/// The planner's inputs except the disk state, which changes when the image grows.
+struct Inputs<'a> {
     definitions: &'a [Definition],
-    state: &'a DiskState,
     from_scratch: bool,
     seed: Uuid,
-    options: &Options,
-) -> PlanInput<'a> {
-    PlanInput {
-        definitions,
-        disk: state,
-        from_scratch,
-        seed,
-        copy_sizes: &[],
-        minimized_sizes: &[],
-        extend_table: !options.dry_run,
+    extend_table: bool,
+    copy_sizes: Vec<Option<u64>>,
+    minimized_sizes: Vec<Option<u64>>,
+}
+
+impl Inputs<'_> {
+    fn for_disk<'b>(&'b self, disk: &'b DiskState) -> PlanInput<'b> {
+        PlanInput {
+            definitions: self.definitions,
+            disk,
+            from_scratch: self.from_scratch,
+            seed: self.seed,
+            copy_sizes: &self.copy_sizes,
+            minimized_sizes: &self.minimized_sizes,
+            extend_table: self.extend_table,
+        }
     }
 }
 

@@ -7,34 +7,74 @@ use crate::size::{round_down, round_up};
 pub const GPT_METADATA_SIZE: u64 = 1044 * 1024;
 
 /// Number of entries libfdisk creates in a new partition entry array.
-pub const DEFAULT_ENTRY_COUNT: u64 = 128;
+pub const DEFAULT_ENTRY_COUNT: u32 = 128;
 
 /// Alignment of partition starts and sizes: max(4096, sector size).
 pub fn grain(sector_size: u64) -> u64 {
     sector_size.max(4096)
 }
 
-/// Sectors taken by an entry array of `entries` 128-byte entries.
-pub fn entry_array_sectors(entries: u64, sector_size: u64) -> u64 {
-    (entries * 128).div_ceil(sector_size)
+/// libfdisk's default alignment grain for new tables.
+const DEFAULT_ALIGNMENT: u64 = 1 << 20;
+
+/// Number of sectors occupied by an entry array of `entry_count` 128-byte entries.
+pub fn entry_array_sectors(entry_count: u32, sector_size: u64) -> u64 {
+    (u64::from(entry_count) * 128).div_ceil(sector_size.max(1))
 }
 
-/// First and last usable LBA libfdisk picks for a new GPT on a device of `total_bytes`.
-///
-/// The first usable LBA is aligned to 1 MiB unless the device is at most 4 MiB large,
-/// where libfdisk falls back to the first sector after the entry array.
-pub fn fresh_usable_lbas(total_bytes: u64, sector_size: u64) -> (u64, u64) {
-    let total_sectors = total_bytes / sector_size;
-    let array = entry_array_sectors(DEFAULT_ENTRY_COUNT, sector_size);
-    let minimal_first = 2 + array;
-    let mib_sectors = (1u64 << 20) / sector_size;
-    let first = if total_sectors <= 4 * mib_sectors {
-        minimal_first
-    } else {
-        round_up(minimal_first, mib_sectors)
-    };
-    let last = total_sectors.saturating_sub(2 + array);
+/// I/O topology of a block device (all in bytes; 0 = unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// Physical sector size (BLKPBSZGET).
+    pub physical_sector_size: u64,
+    /// Minimum I/O size (BLKIOMIN).
+    pub minimum_io_size: u64,
+    /// Optimal I/O size (BLKIOOPT).
+    pub optimal_io_size: u64,
+    /// Alignment offset (BLKALIGNOFF). Not applied by [`fresh_geometry_with`].
+    pub alignment_offset: u64,
+}
+
+/// First and last usable LBA of a new 128-entry table, as libfdisk chooses them
+/// for an image file: first = `2 + entry sectors` raised to 1 MiB (34→2048 at
+/// 512 B, 6→256 at 4096 B) unless the device has ≤ 4 MiB (then 34 / 6);
+/// last = `total sectors - 2 - entry sectors`.
+pub fn fresh_geometry(total_bytes: u64, sector_size: u64) -> (u64, u64) {
+    fresh_geometry_with(total_bytes, sector_size, &Topology::default())
+}
+
+/// [`fresh_geometry`] with a block device's topology: the grain is the optimal
+/// I/O size if that is larger than 1 MiB; on devices of at most 4 × grain bytes
+/// it is the physical sector size instead.
+pub fn fresh_geometry_with(total_bytes: u64, sector_size: u64, topo: &Topology) -> (u64, u64) {
+    let ss = sector_size.max(1);
+    let total_sectors = total_bytes / ss;
+    let es = entry_array_sectors(DEFAULT_ENTRY_COUNT, ss);
+    let phys = topo.physical_sector_size.max(ss);
+    let mut grain = DEFAULT_ALIGNMENT.max(topo.optimal_io_size);
+    if !grain.is_multiple_of(phys) {
+        grain = DEFAULT_ALIGNMENT;
+    }
+    if total_bytes <= grain.saturating_mul(4) {
+        grain = phys;
+    }
+    let grain_sectors = (grain / ss).max(1);
+    let first = (2 + es).div_ceil(grain_sectors) * grain_sectors;
+    let last = total_sectors.saturating_sub(2 + es);
     (first, last)
+}
+
+/// Last usable LBA for a table with `entry_count` entries whose backup sits at
+/// the end of a device of `total_bytes` (what an existing table is moved to when
+/// the device grew).
+pub fn last_usable_lba(total_bytes: u64, sector_size: u64, entry_count: u32) -> u64 {
+    let ss = sector_size.max(1);
+    (total_bytes / ss).saturating_sub(2 + entry_array_sectors(entry_count, ss))
+}
+
+/// First and last usable LBA libfdisk picks for a new GPT on an image file.
+pub fn fresh_usable_lbas(total_bytes: u64, sector_size: u64) -> (u64, u64) {
+    fresh_geometry(total_bytes, sector_size)
 }
 
 /// The byte window `[start, end)` new partitions may use, aligned inward to the grain.

@@ -170,9 +170,7 @@ fn layout(input: &PlanInput) -> Layout {
     match &disk.label {
         Label::Gpt(table) if !input.from_scratch => {
             let last_lba = if input.extend_table {
-                let array =
-                    geometry::entry_array_sectors(u64::from(table.entry_count), disk.sector_size);
-                (disk.total_bytes / disk.sector_size).saturating_sub(2 + array)
+                geometry::last_usable_lba(disk.total_bytes, disk.sector_size, table.entry_count)
             } else {
                 table.last_lba
             };
