@@ -224,9 +224,8 @@ CopyFiles={w2}/etc:/etc
 ExcludeFiles={w2}/usr/zz-excluded-docs
 ExcludeFilesTarget=/var/cache
 """)
-    # W3 = W1's definitions (kept, so they are matched to the existing
-    # partitions) + home + var, as on a first boot.
-    # The store partition is left out: it is kept as a foreign partition
+    # W3 = W1's ESP definition (matched to the existing partition) + home +
+    # var, as on a first boot. The store partition is left out: it is kept as a foreign partition
     # (with its definition it would be grown to fill the disk, see the
     # oracle README, capture 17).
     with open(f"{defs}/w1/10-esp.conf") as fh:

@@ -19,6 +19,8 @@
 #   WRITE_DOC=0|1     write docs/benchmarks.md (default: 1 for full runs)
 #   NO_BUILD=1        do not run `cargo build --release`
 #   INTERVAL=0.025    RSS sampling interval in seconds
+#   QUIET_WAIT=10     before each run wait up to this many seconds until other
+#                     processes use < 15% CPU (0 = do not wait)
 #   REPART_ORACLE_CACHE / REPART_ORACLE_SUITE   as for the oracle scripts
 #
 # Output: the summary on stdout, per-run lines on stderr, and in $WORK:
@@ -32,6 +34,7 @@ RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 QUICK=${QUICK:-0}
 INTERVAL=${INTERVAL:-0.025}
+QUIET_WAIT=${QUIET_WAIT:-10}
 if [ "$QUICK" = 1 ]; then
     WORK=${WORK:-/var/tmp/repart-bench-quick}; SCALE=0.1; WRITE_DOC=${WRITE_DOC:-0}
 else
@@ -89,14 +92,14 @@ fi
 rm -rf "$WORK/img" "$WORK/logs"
 
 CFG=$("$PYTHON" - "$WORK" "$RUNS" "$WARMUP" "$QUICK" "$INTERVAL" "$WRITE_DOC" "$REPO" "$LDSO_TOP" \
-      "$ORACLE_DIR/reference-repart" "$GIT" $WORKLOADS <<'EOF'
+      "$ORACLE_DIR/reference-repart" "$GIT" "$QUIET_WAIT" $WORKLOADS <<'EOF'
 import json, sys
 a = sys.argv[1:]
 print(json.dumps({
     "work": a[0], "runs": int(a[1]), "warmup": int(a[2]), "quick": a[3] == "1",
     "interval": float(a[4]), "write_doc": a[5] == "1", "repo": a[6],
     "doc": a[6] + "/docs/benchmarks.md", "ldso_top": a[7], "oracle_wrapper": a[8],
-    "git": a[9], "workloads": a[10:],
+    "git": a[9], "quiet_wait": float(a[10]), "workloads": a[11:],
 }))
 EOF
 )

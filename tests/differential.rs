@@ -12,6 +12,13 @@
 //! Skipped (with a message) when the oracle is not installed, unless
 //! `REPART_REQUIRE_ORACLE=1` (CI), which turns that into a failure.
 //!
+//! File-system cases (seeds from 100000 on, `DIFF_FS_CASES=N`, default 60;
+//! gen_fs_case) add Format=, CopyFiles= trees, Minimize= etc.; they run with
+//! the oracle's mkfs tools first on PATH and compare the same three results
+//! (and, with `DIFF_FS_CONTENTS=1`, also the file systems' `contents` as in
+//! the fs golden cases). Without the mkfs tools they are left out (an error
+//! with `REPART_REQUIRE_ORACLE=1`).
+//!
 //! Environment: `DIFF_CASES=N` (default 320), `DIFF_FIRST=K` (first seed, default 0),
 //! `DIFF_ONLY=seed[,seed]` (run only these), `REPART_TEST_JOBS=N` (threads),
 //! `DIFF_SHOW=N` (number of mismatches shown in full, default 10).
@@ -310,6 +317,176 @@ fn gen_case(seed: u64, dir: &Path) -> String {
     descr
 }
 
+/// A generated file-system case (seeds FS_SEED_BASE + k): 1-3 partitions with
+/// Format= vfat/ext4/squashfs/erofs/swap, small CopyFiles= trees from the
+/// standard source tree of testdata/golden/fs-lib.sh (built by the case's
+/// setup), sometimes ExcludeFiles=, MakeDirectories=, MakeSymlinks=,
+/// Minimize=, Compression=. The case gets an `fs` file, so the golden runner
+/// puts the oracle's mkfs tools first on PATH and also dumps `contents`.
+fn gen_fs_case(seed: u64, dir: &Path) -> String {
+    let mut rng = Rng::new(seed);
+    let uuid_seed = rng.uuid();
+    let n = 1 + rng.below(3) as usize;
+    let sources: &[&str] = &[
+        "@TMP@/src/esp:/EFI/BOOT",
+        "@TMP@/src/kernel.efi:/EFI/Linux/k.efi",
+        "@TMP@/src/nix:/nix",
+        "@TMP@/src/nix:/",
+        "@TMP@/src/rootfs/etc:/etc",
+        "@TMP@/src/rootfs:/",
+        "@TMP@/src/rootfs/usr:/usr",
+        "@TMP@/src/missing:/x",
+    ];
+    let mut descr = String::new();
+    std::fs::create_dir_all(dir.join("repart.d")).unwrap();
+    for i in 0..n {
+        let fmt = rng.pick(&["vfat", "ext4", "squashfs", "squashfs", "erofs", "swap"]);
+        let mut l: Vec<String> = vec![];
+        let ty = match fmt {
+            "vfat" => rng.pick(&["esp", "xbootldr", "linux-generic"]),
+            "swap" => rng.pick(&["swap", "linux-generic"]),
+            _ => rng.pick(&["linux-generic", "root", "usr", "home", "var"]),
+        };
+        l.push(format!("Type={ty}"));
+        if !(fmt == "swap" && ty == "swap" && rng.chance(50)) {
+            l.push(format!("Format={fmt}"));
+        }
+        if rng.chance(60) {
+            l.push(format!(
+                "Label={}",
+                rng.pick(&[
+                    "data",
+                    "boot",
+                    "nix-store",
+                    "a-rather-long-label-x",
+                    "ÜmlautLabel"
+                ])
+            ));
+        }
+        let ro = matches!(fmt, "squashfs" | "erofs");
+        if fmt != "swap" && (ro || rng.chance(70)) {
+            let k = 1 + rng.below(2);
+            for _ in 0..k {
+                l.push(format!("CopyFiles={}", rng.pick(sources)));
+            }
+            if rng.chance(25) {
+                l.push(format!(
+                    "ExcludeFiles={}",
+                    rng.pick(&[
+                        "@TMP@/src/rootfs/var/cache/",
+                        "@TMP@/src/rootfs/tmp",
+                        "@TMP@/src/esp/loader.conf",
+                        "@TMP@/src/nix/",
+                    ])
+                ));
+            }
+            if rng.chance(15) {
+                l.push(format!(
+                    "ExcludeFilesTarget={}",
+                    rng.pick(&["/etc/skip", "/nix/", "/EFI/BOOT/loader.conf"])
+                ));
+            }
+        }
+        if fmt != "swap" && rng.chance(30) {
+            l.push(format!(
+                "MakeDirectories={}",
+                rng.pick(&["/var/lib/x /home", "/loader/entries", "/a/b/c"])
+            ));
+        }
+        if matches!(fmt, "ext4" | "squashfs" | "erofs") && rng.chance(20) {
+            l.push(format!(
+                "MakeSymlinks={}",
+                rng.pick(&["/bin:usr/bin", "/link:/nix"])
+            ));
+        }
+        if rng.chance(if ro { 70 } else { 30 }) {
+            l.push(format!(
+                "Minimize={}",
+                rng.pick(&["guess", "best", "guess", "yes"])
+            ));
+        } else if rng.chance(60) {
+            l.push(format!(
+                "SizeMinBytes={}",
+                rng.pick(&["1M", "16M", "40M", "64M", "200M"])
+            ));
+            if rng.chance(30) {
+                l.push(format!(
+                    "SizeMaxBytes={}",
+                    rng.pick(&["32M", "64M", "100M"])
+                ));
+            }
+        }
+        if ro && rng.chance(30) {
+            let (c, lv) = if fmt == "squashfs" {
+                (
+                    rng.pick(&["xz", "zstd", "lz4", "gzip"]),
+                    rng.pick(&["", "1", "9"]),
+                )
+            } else {
+                (
+                    rng.pick(&["lz4", "lz4hc", "lzma"]),
+                    rng.pick(&["", "3", "9"]),
+                )
+            };
+            l.push(format!("Compression={c}"));
+            if !lv.is_empty() {
+                l.push(format!("CompressionLevel={lv}"));
+            }
+        }
+        write!(descr, "[{}] ", l.join(" ")).unwrap();
+        std::fs::write(
+            dir.join(format!("repart.d/{:02}-p{i}.conf", 10 * (i + 1))),
+            format!("[Partition]\n{}\n", l.join("\n")),
+        )
+        .unwrap();
+    }
+    let lib = manifest_dir().join("testdata/golden/fs-lib.sh");
+    std::fs::write(
+        dir.join("setup"),
+        format!(
+            ". '{}'\nfs_make_tree src\nfs_subst repart.d\n",
+            lib.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("fs"), "generated file-system case\n").unwrap();
+    let mut cmd: Vec<String> = vec![
+        "--definitions={defs}".into(),
+        "--empty=create".into(),
+        format!(
+            "--size={}",
+            if rng.chance(80) {
+                "auto"
+            } else {
+                rng.pick(&["300M", "1G"])
+            }
+        ),
+        format!("--seed={uuid_seed}"),
+        "--dry-run=no".into(),
+        "--offline=yes".into(),
+    ];
+    if rng.chance(15) {
+        cmd.push("--sector-size=4096".into());
+    }
+    if rng.chance(20) {
+        cmd.push(rng.pick(&["--json=short", "--json=pretty"]).into());
+    }
+    if rng.chance(15) {
+        cmd.push("--split=yes".into());
+    }
+    cmd.push("{img}".into());
+    std::fs::write(dir.join("cmd"), cmd.join("\n") + "\n").unwrap();
+    if rng.chance(40) {
+        std::fs::write(dir.join("env"), "SOURCE_DATE_EPOCH=1700000000\n").unwrap();
+        descr.push_str("SOURCE_DATE_EPOCH ");
+    }
+    descr.push_str(&cmd.join(" "));
+    descr
+}
+
+/// Seeds at or above this are file-system cases (gen_fs_case).
+const FS_SEED_BASE: u64 = 100_000;
+
 struct Mismatch {
     seed: u64,
     descr: String,
@@ -319,7 +496,12 @@ struct Mismatch {
 /// Ok(oracle exit status) when identical.
 fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<String, Mismatch> {
     let case = TempDir::new("repart-diffcase");
-    let descr = gen_case(seed, &case.path);
+    let fs = seed >= FS_SEED_BASE;
+    let descr = if fs {
+        gen_fs_case(seed, &case.path)
+    } else {
+        gen_case(seed, &case.path)
+    };
     let fail = |report: String| Mismatch {
         seed,
         descr: descr.clone(),
@@ -328,8 +510,17 @@ fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<String, Mismatc
     let o = run_case(&case.path, oracle).map_err(|e| fail(format!("oracle harness error: {e}")))?;
     let u = run_case(&case.path, ours).map_err(|e| fail(format!("harness error: {e}")))?;
     let mut report = String::new();
-    for file in ["status", "stdout", "sfdisk-d"] {
-        let (a, b) = (&o.files[file], &u.files[file]);
+    let files: &[&str] = if fs && std::env::var_os("DIFF_FS_CONTENTS").is_some() {
+        &["status", "stdout", "sfdisk-d", "contents"]
+    } else {
+        &["status", "stdout", "sfdisk-d"]
+    };
+    for &file in files {
+        let none = None;
+        let (a, b) = (
+            o.files.get(file).unwrap_or(&none),
+            u.files.get(file).unwrap_or(&none),
+        );
         if a != b {
             match (a, b) {
                 (Some(a), Some(b)) => {
@@ -396,9 +587,26 @@ fn differential() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let n_fs: u64 = std::env::var("DIFF_FS_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let n_fs = match fs_tools_available() {
+        Ok(()) => n_fs,
+        Err(why) if std::env::var("REPART_REQUIRE_ORACLE").as_deref() == Ok("1") => {
+            panic!("differential: file-system cases need the mkfs tools: {why}")
+        }
+        Err(why) => {
+            eprintln!("differential: no file-system cases: {why}");
+            0
+        }
+    };
     let seeds: Vec<u64> = match std::env::var("DIFF_ONLY") {
         Ok(s) if !s.is_empty() => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
-        _ => (first..first + n).collect(),
+        // file-system cases first: they are slower, so they overlap the rest
+        _ => (FS_SEED_BASE + first..FS_SEED_BASE + first + n_fs)
+            .chain(first..first + n)
+            .collect(),
     };
     let show: usize = std::env::var("DIFF_SHOW")
         .ok()

@@ -3,6 +3,8 @@
 //!
 //! * `golden`: testdata/golden/<case>/ against the recorded oracle outputs
 //!   (`GOLDEN_CASE=name` runs one case).
+//! * `fs`: reproducibility of the scenario image and a build without loop
+//!   devices (tests/fs.rs).
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -11,4 +13,6 @@
 
 mod common;
 mod differential;
+mod fs;
 mod golden;
+mod hardening;

@@ -16,7 +16,10 @@
 #  3. Temp names: /var/tmp/.#repartXXXX -> {tmpfile}, /var/tmp/repart-XXXXXX ->
 #     {tmpdir}, /dev/loopN[pM] -> /dev/loop{N}.
 #  4. Timings: "complete in 1.234ms." -> "complete in {time}.".
-#  5. The first "successfully formatted" line after "Pre-populating ... twice"
+#  5. Warnings of the oracle wrapper itself ("reference-repart: warning: ...",
+#     e.g. about CopyFiles= sources under --copy-source= it cannot bind-mount)
+#     are dropped: they are not repart output.
+#  6. The first "successfully formatted" line after "Pre-populating ... twice"
 #     (the sizing pass of Minimize=, formatted with a random UUID for writable
 #     file systems upstream) has its uuid replaced by {random}.
 use strict;
@@ -30,6 +33,7 @@ while (my $l = <STDIN>) {
     $l =~ s/\S+ -> \S+ [0-9.]+[KMGTPE]?B?\/[0-9.]+[KMGTPE]?B? +[0-9]+%\s*//g;
     $l =~ s/\r//g;
     next if $l eq '';
+    next if $l =~ /^reference-repart: warning: /;
     # 2. mkfs tool output
     if ($in_mkfs) {
         if ($l =~ /successfully formatted as |\(mkfs\) failed|^Failed to |^Successfully formatted|^Minimal partition size|^Could not determine/) {

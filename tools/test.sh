@@ -3,9 +3,12 @@
 #
 # 1. Installs the prerequisites if missing (idempotent; needs root for that):
 #    sfdisk (Debian package fdisk) and the reference systemd-repart 257 oracle
-#    (tools/oracle/setup-reference-repart.sh; debootstrap from Debian's mirror).
-# 2. cargo test --release: unit tests, the golden cases (testdata/golden) and
-#    the differential test against the oracle (tests/differential.rs).
+#    (tools/oracle/setup-reference-repart.sh, REPART_ORACLE_MODE=both: the chroot
+#    oracle and the ldso tree with the same mkfs tools for our binary).
+# 2. cargo test --release: unit tests, the golden cases (testdata/golden, incl.
+#    the file-system cases fs-*), tests/fs.rs (reproducibility, no loop devices)
+#    and the differential test against the oracle (tests/differential.rs).
+#    Needs perl (stderr normalisation of fs cases) and bash.
 #
 # In CI (CI=1 or REPART_REQUIRE_ORACLE=1) a missing oracle is an error;
 # otherwise the differential test is skipped with a message.
@@ -30,7 +33,9 @@ if ! have_sfdisk; then
 fi
 
 if [ "$(id -u)" = 0 ]; then
-    tools/oracle/setup-reference-repart.sh
+    # both modes: the chroot oracle, and the ldso tree whose mkfs tools
+    # (/var/cache/repart-oracle/trixie-ldso/bin) the file-system tests put first on PATH
+    REPART_ORACLE_MODE=${REPART_ORACLE_MODE:-both} tools/oracle/setup-reference-repart.sh
 elif [ "${REPART_REQUIRE_ORACLE:-0}" = 1 ]; then
     log "the oracle is required but cannot be installed without root"; exit 1
 else

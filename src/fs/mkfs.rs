@@ -98,6 +98,9 @@ pub struct MkfsParams<'a> {
     pub compression_level: Option<&'a str>,
     /// `$SYSTEMD_REPART_MKFS_OPTIONS_<FS>`.
     pub extra: &'a [String],
+    /// ext2/3/4 directory hash seed. Only set for reproducible builds
+    /// (`SOURCE_DATE_EPOCH`): mke2fs otherwise picks a random one.
+    pub hash_seed: Option<Uuid>,
 }
 
 /// The UUID as the tool takes it (vfat: the 8-digit volume id).
@@ -123,11 +126,15 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
     };
     match p.fstype {
         "ext2" | "ext3" | "ext4" => {
-            let e = if p.discard {
-                "discard,lazy_itable_init=1"
+            let mut e = if p.discard {
+                "discard,lazy_itable_init=1".to_string()
             } else {
-                "nodiscard,lazy_itable_init=1"
+                "nodiscard,lazy_itable_init=1".to_string()
             };
+            if let Some(seed) = p.hash_seed {
+                e.push_str(&format!(",hash_seed={}", seed.hyphenated()));
+            }
+            let e = e.as_str();
             push(
                 &mut args,
                 &[
@@ -220,6 +227,10 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                     args.extend(e.paths.iter().map(|p| p.as_os_str().to_owned()));
                     args.push(node);
                     push(&mut args, &["-noappend"]);
+                    // A single source directory would otherwise become the root itself.
+                    if e.paths.len() == 1 {
+                        push(&mut args, &["-keep-as-directory"]);
+                    }
                     let (mode, uid, gid, time) = (
                         format!("{:o}", e.mode),
                         e.uid.to_string(),
@@ -340,6 +351,10 @@ pub fn make_filesystem(
         compression: def.compression.as_deref(),
         compression_level: def.compression_level.as_deref(),
         extra: job.env.extra_options(fstype),
+        hash_seed: job
+            .env
+            .source_date_epoch
+            .map(|_| crate::plan::ids::derive_uuid(uuid, b"ext4-hash-seed")),
     });
     let mut command = Command::new(&program);
     {
@@ -349,6 +364,16 @@ pub fn make_filesystem(
     command
         .args(&cmd.args)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+    // Tools reject a set but empty (or unparsable) SOURCE_DATE_EPOCH; pass it only as
+    // the value we understood.
+    match job.env.source_date_epoch {
+        Some(epoch) => {
+            // e2fsprogs before 1.47.1 ignores SOURCE_DATE_EPOCH but has its own knob.
+            command.env("E2FSPROGS_FAKE_TIME", epoch.to_string());
+            command.env("SOURCE_DATE_EPOCH", epoch.to_string())
+        }
+        None => command.env_remove("SOURCE_DATE_EPOCH"),
+    };
     run(command, "(mkfs)")?;
     if let Some(dir) = source
         .and_then(Source::root_dir)
@@ -390,6 +415,7 @@ mod tests {
             compression: None,
             compression_level: None,
             extra: &[],
+            hash_seed: None,
         }
     }
 

@@ -307,7 +307,8 @@ pub fn direct_source(job: &FormatJob) -> Option<Source> {
             return Some(Source::Dir(path.clone()));
         }
     }
-    if fstype != "squashfs" {
+    // mksquashfs keeps a lone source as an entry only if it is a directory.
+    if fstype != "squashfs" || (resolved.len() == 1 && !resolved[0].1.is_dir()) {
         return None;
     }
     let mut names = HashSet::new();

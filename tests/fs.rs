@@ -1,0 +1,286 @@
+//! File-system image tests that are not golden comparisons:
+//!
+//! * `fs_reproducible`: the scenario image (testdata/golden/fs-scenario: vfat
+//!   ESP + squashfs store, Minimize=guess) built twice from the same inputs in
+//!   different temp dirs, a second apart, with the same SOURCE_DATE_EPOCH, must
+//!   have the same sha256 (whole image and each split file).
+//! * `fs_no_loop_devices`: the scenario build in a private mount namespace in
+//!   which /dev is a fresh tmpfs holding only null, zero, full, random and
+//!   urandom (no /dev/loop-control, no /dev/loopN) must succeed with
+//!   `--offline=no` and with the default, and give the same image as
+//!   `--offline=yes` outside the namespace. Needs root and unshare (skipped
+//!   otherwise, unless REPART_REQUIRE_ORACLE=1).
+//!
+//! Both use the oracle's mkfs tools first on PATH (`REPART_FS_TOOLS`, see
+//! tests/common.rs) and are skipped when those are missing (unless
+//! `REPART_REQUIRE_ORACLE=1`).
+
+use crate::common::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const SEED: &str = "e2a40bf9-73f1-4278-9160-49c031e7aedd";
+const SDE: &str = "1700000000";
+
+fn required() -> bool {
+    std::env::var("REPART_REQUIRE_ORACLE").as_deref() == Ok("1")
+}
+
+fn tools_or_skip(test: &str) -> bool {
+    match fs_tools_available() {
+        Ok(()) => true,
+        Err(why) if required() => panic!("{test}: mkfs tools required: {why}"),
+        Err(why) => {
+            eprintln!("{test}: SKIPPED: {why}");
+            false
+        }
+    }
+}
+
+/// Prepare the scenario inputs in `dir`: repart.d/ from the fs-scenario golden
+/// case, the source tree of testdata/golden/fs-lib.sh.
+fn prepare_scenario(dir: &Path) {
+    let case = manifest_dir().join("testdata/golden/fs-scenario");
+    copy_tree(&case.join("repart.d"), &dir.join("repart.d")).unwrap();
+    let lib = manifest_dir().join("testdata/golden/fs-lib.sh");
+    let script = format!(
+        ". '{}'\nfs_make_tree src\nfs_subst repart.d\n",
+        lib.display()
+    );
+    let env = vec![
+        ("PATH".to_string(), fs_path()),
+        ("TMP".to_string(), dir.as_os_str().to_owned()),
+    ];
+    let o = run(
+        Path::new("/bin/bash"),
+        &[
+            OsString::from("-euo"),
+            OsString::from("pipefail"),
+            OsString::from("-c"),
+            OsString::from(script),
+        ],
+        dir,
+        &env,
+        Duration::from_secs(120),
+    );
+    assert_eq!(
+        o.status,
+        0,
+        "preparing the scenario inputs failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn scenario_args(offline: Option<&str>, split: bool) -> Vec<OsString> {
+    let mut a: Vec<OsString> = [
+        "--definitions=repart.d",
+        "--empty=create",
+        "--size=auto",
+        "--dry-run=no",
+        "--json=pretty",
+        "--architecture=x86-64",
+        "--sector-size=512",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    a.push(format!("--seed={SEED}").into());
+    a.push(if split { "--split=yes" } else { "--split=no" }.into());
+    if let Some(o) = offline {
+        a.push(format!("--offline={o}").into());
+    }
+    a.push("img.raw".into());
+    a
+}
+
+fn sha256(path: &Path) -> String {
+    let o = run(
+        Path::new("/usr/bin/sha256sum"),
+        &[path.as_os_str().to_owned()],
+        Path::new("/"),
+        &[("PATH".to_string(), base_path())],
+        Duration::from_secs(120),
+    );
+    assert_eq!(o.status, 0, "sha256sum {} failed", path.display());
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// All *.raw files in `dir` with their sha256, sorted by name.
+fn image_hashes(dir: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "raw"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                sha256(&p),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn build(dir: &Path, repart: &Path, args: &[OsString]) -> Vec<(String, String)> {
+    let env = vec![
+        ("PATH".to_string(), fs_path()),
+        ("SOURCE_DATE_EPOCH".to_string(), OsString::from(SDE)),
+    ];
+    let o = run(repart, args, dir, &env, Duration::from_secs(300));
+    assert_eq!(
+        o.status,
+        0,
+        "build in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    image_hashes(dir)
+}
+
+#[test]
+fn fs_reproducible() {
+    if !tools_or_skip("fs_reproducible") {
+        return;
+    }
+    let repart = repart_under_test();
+    let mut results = Vec::new();
+    for (i, split) in [(0, true), (1, true)] {
+        let t = TempDir::new("repart-repro");
+        prepare_scenario(&t.path);
+        // An ext4 root too: mke2fs needs a fixed hash seed and time to be reproducible.
+        std::fs::write(
+            t.path.join("repart.d/30-root.conf"),
+            format!(
+                "[Partition]\nType=root\nFormat=ext4\nCopyFiles={}/src:/\n",
+                t.path.display()
+            ),
+        )
+        .unwrap();
+        if i == 1 {
+            // a different "now" for anything that would use the current time
+            std::thread::sleep(Duration::from_millis(1100));
+        }
+        results.push(build(&t.path, &repart, &scenario_args(Some("yes"), split)));
+    }
+    eprintln!("fs_reproducible: {:?}", results[0]);
+    assert_eq!(
+        results[0].len(),
+        4,
+        "expected img.raw and three split files: {:?}",
+        results[0]
+    );
+    assert_eq!(
+        results[0], results[1],
+        "two builds of the scenario image with SOURCE_DATE_EPOCH={SDE} differ"
+    );
+}
+
+/// Run `repart args` in `dir` inside a mount namespace without loop devices.
+fn run_without_loop(dir: &Path, repart: &Path, args: &[OsString]) -> Output {
+    // /dev: fresh tmpfs with only the basic character devices (bind-mounted
+    // from a copy of the old /dev kept under the temp dir).
+    let script = r#"set -eu
+old=$(mktemp -d)
+mount --bind /dev "$old"
+mount -t tmpfs -o mode=0755,nosuid none /dev
+for n in null zero full random urandom; do
+    : > "/dev/$n"; mount --bind "$old/$n" "/dev/$n"
+done
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+umount -l "$old"; rmdir "$old"
+if [ -e /dev/loop-control ] || ls /dev/loop[0-9]* >/dev/null 2>&1; then
+    echo "no-loop setup failed: loop devices still visible" >&2; exit 99
+fi
+exec "$@"
+"#;
+    let mut a: Vec<OsString> = vec![
+        "--mount".into(),
+        "--propagation".into(),
+        "private".into(),
+        "--".into(),
+        "/bin/bash".into(),
+        "-c".into(),
+        script.into(),
+        "no-loop".into(),
+        repart.as_os_str().to_owned(),
+    ];
+    a.extend(args.iter().cloned());
+    let env = vec![
+        ("PATH".to_string(), fs_path()),
+        ("SOURCE_DATE_EPOCH".to_string(), OsString::from(SDE)),
+    ];
+    run(&unshare(), &a, dir, &env, Duration::from_secs(300))
+}
+
+fn unshare() -> PathBuf {
+    for c in ["/usr/bin/unshare", "/bin/unshare"] {
+        if Path::new(c).exists() {
+            return PathBuf::from(c);
+        }
+    }
+    PathBuf::from("unshare")
+}
+
+#[test]
+fn fs_no_loop_devices() {
+    if !tools_or_skip("fs_no_loop_devices") {
+        return;
+    }
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !is_root || !unshare().exists() {
+        if required() {
+            panic!("fs_no_loop_devices: needs root and unshare");
+        }
+        eprintln!("fs_no_loop_devices: SKIPPED (needs root and unshare)");
+        return;
+    }
+    let repart = repart_under_test();
+    // Reference: --offline=yes, normal /dev.
+    let reference = {
+        let t = TempDir::new("repart-noloop");
+        prepare_scenario(&t.path);
+        build(&t.path, &repart, &scenario_args(Some("yes"), false))
+    };
+    for offline in [Some("no"), None] {
+        let t = TempDir::new("repart-noloop");
+        prepare_scenario(&t.path);
+        let args = scenario_args(offline, false);
+        let o = run_without_loop(&t.path, &repart, &args);
+        assert_eq!(
+            o.status,
+            0,
+            "build without loop devices (--offline={}) failed:\n{}",
+            offline.unwrap_or("<default>"),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("/dev/loop"), "mentions loop devices:\n{err}");
+        let got = image_hashes(&t.path);
+        assert_eq!(
+            got,
+            reference,
+            "--offline={} without loop devices gives another image than --offline=yes",
+            offline.unwrap_or("<default>")
+        );
+        eprintln!(
+            "fs_no_loop_devices: --offline={} ok ({:?})",
+            offline.unwrap_or("<default>"),
+            got
+        );
+    }
+}
