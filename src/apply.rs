@@ -28,7 +28,10 @@ pub enum ApplyError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// Copying prepared contents into the target failed.
-    #[error("Failed to copy in data for partition {partno}: {source}")]
+    #[error(
+        "Failed to copy in data for partition {partno}: {}",
+        crate::disk::strerror(source)
+    )]
     Copy {
         /// 0-based partition number.
         partno: u32,
@@ -103,7 +106,7 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
         disk_guid: plan.disk_guid,
         first_lba: plan.first_lba,
         last_lba: plan.last_lba,
-        entry_count: 128,
+        entry_count: plan.entry_count,
         entries,
     };
     target.write_table(plan.sector_size, &table)?;
@@ -219,6 +222,7 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
             .tempfile_in(&work.settings.env.tmp_dir)
             .map_err(|source| ApplyError::Copy { partno: n, source })?
             .into_temp_path();
+        let _tracked = crate::cleanup::track(&temp);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&temp)

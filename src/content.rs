@@ -75,7 +75,7 @@ pub struct BlockSource {
     /// Whether this is a `Minimize=` image (its size is the partition's minimum).
     pub minimized: bool,
     /// Keeps a temporary image alive until it was copied.
-    _temp: Option<TempPath>,
+    _temp: Option<(TempPath, crate::cleanup::Tracked)>,
 }
 
 impl From<MinimizedImage> for BlockSource {
@@ -84,7 +84,7 @@ impl From<MinimizedImage> for BlockSource {
             path: image.file.to_path_buf(),
             size: image.size,
             minimized: true,
-            _temp: Some(image.file),
+            _temp: Some((image.file, image.tracked)),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Only `disk`, `fs`, `apply` and `config::discovery` touch the outside world.
 
 pub mod apply;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod content;

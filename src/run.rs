@@ -93,6 +93,7 @@ pub fn run(program: &str, args: &Args) -> u8 {
 struct CreatedImage {
     path: PathBuf,
     keep: bool,
+    _tracked: crate::cleanup::Tracked,
 }
 
 impl Drop for CreatedImage {
@@ -278,6 +279,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let mut target = open_target(Path::new(&node), &open).map_err(fail)?;
     if create {
         *created = Some(CreatedImage {
+            _tracked: crate::cleanup::track(&absolute(Path::new(&node))),
             path: PathBuf::from(&node),
             keep: false,
         });
@@ -510,6 +512,9 @@ fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), F
         return Err(fail(format!("Cannot resize block device '{name}'.")));
     }
     let current = target.total_bytes;
+    if i64::try_from(bytes).is_err() {
+        return Err(fail("Image would grow too large, refusing."));
+    }
     if current >= bytes && !(target.created && current == 0) {
         tracing::info!(
             "File '{name}' already is of requested size or larger, not growing. ({} >= {})",
@@ -569,7 +574,14 @@ fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failu
     let label = if target.total_bytes == 0 {
         Label::None
     } else {
-        target.read_label(sector_size).map_err(fail)?
+        match (target.read_label(sector_size), options.empty) {
+            (Ok(label), _) => label,
+            // Starting over is how a damaged table is recovered: its contents don't matter.
+            (Err(_), EmptyMode::Force | EmptyMode::Create) => Label::None,
+            // A damaged table is still a disk label ("already has a disk label").
+            (Err(_), EmptyMode::Require) => Label::Other,
+            (Err(e), _) => return Err(fail(e)),
+        }
     };
     Ok(DiskState {
         sector_size,

@@ -71,6 +71,8 @@ pub fn split(
     created: &mut Vec<PathBuf>,
 ) -> Result<(), SplitError> {
     let mut names: Vec<(String, String)> = Vec::new();
+    // Split files are removed if the run is killed while they are being written.
+    let mut tracked = Vec::new();
     let mut jobs = Vec::new();
     for (row_index, row) in plan.partitions.iter().enumerate() {
         let Some(def) = row.definition.and_then(|i| definitions.get(i)) else {
@@ -121,6 +123,7 @@ pub fn split(
             .open(&absolute)
             .map_err(err)?;
         created.push(absolute.clone());
+        tracked.push(crate::cleanup::track(&absolute));
         copy_region(image, row.offset, row.new_size, &file).map_err(err)?;
         plan.partitions[row_index].split_path = Some(path);
     }

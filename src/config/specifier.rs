@@ -121,7 +121,14 @@ fn expand_with(
     max_len: usize,
     lookup: impl Fn(char) -> Option<Result<String, SpecifierError>>,
 ) -> Result<String, SpecifierError> {
-    let mut out = String::new();
+    // Fast path (thousands of CopyFiles= lines): nothing to expand.
+    if !text.contains('%') {
+        if text.len() > max_len {
+            return Err(SpecifierError::TooLong);
+        }
+        return Ok(text.to_owned());
+    }
+    let mut out = String::with_capacity(text.len());
     let mut percent = false;
     for c in text.chars() {
         if percent {

@@ -140,6 +140,18 @@ pub fn check_path(path: &str, keep_trailing: bool) -> Result<String, PathProblem
     if !path.starts_with('/') {
         return Err(PathProblem::NotAbsolute);
     }
+    // Fast path (thousands of CopyFiles= lines): already normalized.
+    if path.len() > 1
+        && path.len() <= 4095
+        && !path.ends_with('/')
+        && !path.contains("//")
+        && !path.contains("/./")
+        && !path.ends_with("/.")
+        && !path.contains("..")
+        && path.split('/').all(|c| c.len() <= 255)
+    {
+        return Ok(path.to_owned());
+    }
     let parts: Vec<&str> = path
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
@@ -204,7 +216,33 @@ pub fn extract_first_word<'a>(
             return Ok(None);
         }
     }
-    let mut word = String::new();
+    // Fast path: a plain word (no quotes or backslashes before the first separator)
+    // is a slice of the input.
+    if let Some(end) =
+        s.find(|c: char| separators.contains(c) || c == '\\' || c == '\'' || c == '"')
+    {
+        let Some(c) = s[end..].chars().next() else {
+            return Ok(Some((s.to_owned(), None)));
+        };
+        if separators.contains(c) && !(c == '\\' || ((c == '\'' || c == '"') && flags.unquote)) {
+            let word = s[..end].to_owned();
+            let after = &s[end + c.len_utf8()..];
+            let rest = if flags.dont_coalesce {
+                after
+            } else {
+                after.trim_start_matches(|c| separators.contains(c))
+            };
+            let rest = if rest.is_empty() && !flags.dont_coalesce {
+                None
+            } else {
+                Some(rest)
+            };
+            return Ok(Some((word, rest)));
+        }
+    } else {
+        return Ok(Some((s.to_owned(), None)));
+    }
+    let mut word = String::with_capacity(s.len());
     let mut quote: Option<char> = None;
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {

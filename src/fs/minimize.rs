@@ -19,6 +19,8 @@ pub struct MinimizedImage {
     pub file: tempfile::TempPath,
     /// Its size in bytes.
     pub size: u64,
+    /// Removes the file if the run is killed.
+    pub tracked: crate::cleanup::Tracked,
 }
 
 const TIB: u64 = 1 << 40;
@@ -51,6 +53,7 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
         .tempfile_in(&job.env.tmp_dir)
         .map_err(|e| FsError::io("Failed to generate temporary file path", e))?;
     let (file, path) = temp.into_parts();
+    let tracked = crate::cleanup::track(&path);
     let stat = |what: &str| {
         file.metadata()
             .map_err(|e| FsError::io(format!("Failed to stat temporary file{what}"), e))
@@ -65,7 +68,11 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
             job.hint,
             format_bytes(size)
         );
-        return Ok(MinimizedImage { file: path, size });
+        return Ok(MinimizedImage {
+            file: path,
+            size,
+            tracked,
+        });
     }
 
     let resize = |len: u64| {
@@ -93,7 +100,11 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
     resize(size)?;
     mkfs::make_filesystem(job, &path, source.as_ref(), job.fs_uuid())?;
     let size = stat("")?.len();
-    Ok(MinimizedImage { file: path, size })
+    Ok(MinimizedImage {
+        file: path,
+        size,
+        tracked,
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use super::{FormatJob, FsError, sys};
 #[derive(Debug)]
 pub struct StagingDir {
     dir: Option<tempfile::TempDir>,
+    _tracked: crate::cleanup::Tracked,
 }
 
 impl StagingDir {
@@ -31,7 +32,10 @@ impl StagingDir {
             .rand_bytes(16)
             .tempdir_in(tmp)
             .map_err(|e| FsError::io("Failed to create temporary directory", e))?;
-        Ok(StagingDir { dir: Some(dir) })
+        Ok(StagingDir {
+            _tracked: crate::cleanup::track(dir.path()),
+            dir: Some(dir),
+        })
     }
 
     /// The directory.

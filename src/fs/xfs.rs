@@ -18,6 +18,7 @@ use super::FsError;
 pub struct Protofile {
     file: tempfile::TempPath,
     _links: tempfile::TempDir,
+    _tracked: [crate::cleanup::Tracked; 2],
     has_spaces: bool,
 }
 
@@ -51,6 +52,10 @@ impl Protofile {
         std::fs::write(file.path(), text)
             .map_err(|e| FsError::io("Failed to write protofile", e))?;
         Ok(Protofile {
+            _tracked: [
+                crate::cleanup::track(file.path()),
+                crate::cleanup::track(links.path()),
+            ],
             file: file.into_temp_path(),
             _links: links,
             has_spaces,

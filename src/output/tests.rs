@@ -74,6 +74,7 @@ fn plan(total: u64, partitions: Vec<PlannedPartition>) -> Plan {
         disk_guid: Uuid::nil(),
         from_scratch: true,
         dropped: 0,
+        entry_count: 128,
         partitions,
     }
 }

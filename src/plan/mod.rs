@@ -96,6 +96,8 @@ pub struct Plan {
     pub last_lba: u64,
     /// Disk GUID of the table to write.
     pub disk_guid: Uuid,
+    /// Entries in the partition entry array (an existing table keeps its count).
+    pub entry_count: u32,
     /// Whether the table is created from scratch.
     pub from_scratch: bool,
     /// Rows in list order (definitions, then foreign partitions), dropped ones removed.
@@ -161,6 +163,7 @@ struct Layout {
     first_lba: u64,
     last_lba: u64,
     disk_guid: Uuid,
+    entry_count: u32,
     existing: Vec<ExistingPartition>,
 }
 
@@ -177,7 +180,14 @@ fn layout(input: &PlanInput) -> Layout {
             Layout {
                 first_lba: table.first_lba,
                 last_lba,
-                disk_guid: table.disk_guid,
+                // An all-zero GUID is invalid; upstream fails to write it back
+                // ("Failed to set GPT disk label"), we give it the derived one.
+                disk_guid: if table.disk_guid.is_nil() {
+                    ids::disk_guid(input.seed)
+                } else {
+                    table.disk_guid
+                },
+                entry_count: table.entry_count,
                 existing: table.partitions.clone(),
             }
         }
@@ -185,6 +195,7 @@ fn layout(input: &PlanInput) -> Layout {
             first_lba: fresh.0,
             last_lba: fresh.1,
             disk_guid: ids::disk_guid(input.seed),
+            entry_count: geometry::DEFAULT_ENTRY_COUNT,
             existing: Vec::new(),
         },
     }
@@ -416,6 +427,7 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
         first_lba: layout.first_lba,
         last_lba: layout.last_lba,
         disk_guid: layout.disk_guid,
+        entry_count: layout.entry_count,
         from_scratch: input.from_scratch || !matches!(disk.label, Label::Gpt(_)),
         partitions,
         dropped: slots.iter().filter(|s| s.dropped).count(),

@@ -1,0 +1,129 @@
+//! Cleaning up after SIGTERM/SIGINT/SIGHUP: temporary files and directories, an image
+//! made by `--empty=create` and split files are registered while they exist; when a
+//! terminating signal arrives they are removed and the process exits with 128+signal.
+//!
+//! Global state by necessity: a signal can arrive anywhere, so the registry must be
+//! reachable without a handle. It is only touched through [`track`] guards and the
+//! signal thread started once by [`install`] in `main`.
+//!
+//! The target itself is never restored: until the partition table is written last,
+//! an interrupted run has only written into space the old table does not use.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static TRACKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Keeps `path` registered for removal on a signal until dropped (dropping does not
+/// remove the path; its owner does that).
+#[derive(Debug)]
+pub struct Tracked(PathBuf);
+
+/// Registers `path` (file or directory) for removal if the run is killed.
+pub fn track(path: &Path) -> Tracked {
+    if let Ok(mut list) = TRACKED.lock() {
+        list.push(path.to_path_buf());
+    }
+    Tracked(path.to_path_buf())
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Ok(mut list) = TRACKED.lock()
+            && let Some(i) = list.iter().rposition(|p| *p == self.0)
+        {
+            list.remove(i);
+        }
+    }
+}
+
+fn remove_all_tracked() {
+    let paths = match TRACKED.lock() {
+        Ok(list) => list.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    remove_paths(&paths);
+}
+
+/// Removes files and directory trees, newest first; missing paths are fine.
+fn remove_paths(paths: &[PathBuf]) {
+    for path in paths.iter().rev() {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+fn is_tracked(path: &Path) -> bool {
+    TRACKED
+        .lock()
+        .is_ok_and(|list| list.iter().any(|p| p == path))
+}
+
+/// Blocks the terminating signals in this (the main) thread and every thread started
+/// later, and starts the thread that waits for them. Call before starting threads.
+/// Child processes start with an empty signal mask (std resets it), so mkfs tools
+/// still die from signals as usual.
+pub fn install() {
+    // SAFETY: plain sigset manipulation on a local, then pthread_sigmask on the
+    // calling thread; no pointers escape.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: sigwait on a set we own; the signals are blocked in all threads.
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                remove_all_tracked();
+                // SAFETY: exiting without unwinding is the point: other threads may be
+                // in the middle of anything.
+                unsafe { libc::_exit(128 + sig) };
+            }
+        });
+    if spawned.is_err() {
+        // Without the thread, restore default signal handling rather than ignoring them.
+        // SAFETY: as above.
+        unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_register_and_unregister() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let guard = track(&path);
+        assert!(is_tracked(&path));
+        drop(guard);
+        assert!(!is_tracked(&path));
+    }
+
+    #[test]
+    fn removal_takes_files_and_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let sub = dir.path().join("d");
+        std::fs::create_dir_all(sub.join("e")).unwrap();
+        remove_paths(&[file.clone(), sub.clone(), dir.path().join("missing")]);
+        assert!(!file.exists() && !sub.exists());
+    }
+}
