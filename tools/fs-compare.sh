@@ -23,7 +23,7 @@ set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 W=${1:-/tmp/fs-compare}
 TOOLS=/var/cache/repart-oracle/trixie-ldso/bin
-ORACLE=/work/shared/oracle/reference-repart
+ORACLE=${ORACLE:-$HERE/tools/oracle/reference-repart}
 SEED=e2a40bf9-73f1-4278-9160-49c031e7aedd
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH-1704067200}
 export PATH=$TOOLS:$PATH

@@ -10,7 +10,7 @@
 #   NAME.sfdisk   the oracle's `sfdisk -d` of the image (device names normalised).
 # The Rust tests in src/disk/ parse these files; they never need the oracle.
 set -euo pipefail
-ORACLE=${ORACLE:-/work/shared/oracle/reference-repart}
+ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/tools/oracle/reference-repart}
 SEED=e2a40bf9-73f1-4278-9160-49c031e7aedd
 OUT=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/repart-disk-gen.XXXXXX)
