@@ -253,6 +253,11 @@ pub struct Options {
     pub copy_source: Option<PathBuf>,
     /// `--split=`.
     pub split: bool,
+    /// `--factory-reset=` (`None` = not given: in the initrd, ask the kernel command
+    /// line and the EFI variable).
+    pub factory_reset: Option<bool>,
+    /// `--can-factory-reset`.
+    pub can_factory_reset: bool,
     /// `--generate-fstab=` (below the copy source).
     pub generate_fstab: Option<PathBuf>,
     /// `--generate-crypttab=` (below the copy source).
@@ -366,12 +371,8 @@ impl Options {
         if let Some(size) = &args.size {
             o.size = Some(Self::parse_size_request(size, &mut o.notices)?);
         }
-        if let Some(true) = boolean_option("factory-reset", &args.factory_reset)? {
-            return not_supported("--factory-reset=yes");
-        }
-        if args.can_factory_reset {
-            return not_supported("--can-factory-reset");
-        }
+        o.factory_reset = boolean_option("factory-reset", &args.factory_reset)?;
+        o.can_factory_reset = args.can_factory_reset;
         o.root = args
             .root
             .as_ref()
@@ -468,7 +469,18 @@ impl Options {
                 "Combination of --include-partitions= and --exclude-partitions= is invalid.",
             );
         }
+        if o.factory_reset == Some(true)
+            && matches!(
+                o.empty,
+                EmptyMode::Force | EmptyMode::Require | EmptyMode::Create
+            )
+        {
+            return err(
+                "Combination of --factory-reset=yes and --empty=force/--empty=require/--empty=create is invalid.",
+            );
+        }
         o.dry_run = match (o.empty, dry_run) {
+            _ if o.can_factory_reset => true,
             (EmptyMode::Create, None) => false,
             (_, Some(d)) => d,
             (_, None) => true,
@@ -555,6 +567,8 @@ Options:
      --empty=refuse|allow|require|force|create
                           What to do with a disk without partition table
      --discard=BOOL       Whether to discard the backing blocks of new partitions
+     --factory-reset=BOOL Remove partitions marked FactoryReset=yes first
+     --can-factory-reset  Exit 0 if a factory reset would remove partitions
      --size=BYTES|auto    Grow the image file to this size (auto: as needed)
      --root=PATH          Look for definitions and the machine ID below PATH
      --seed=UUID|random   Seed for the UUIDs repart derives
@@ -577,8 +591,7 @@ Options:
                           Plan partitions of these types but do not write them
 
 Not supported yet (they fail with a clear error): --image=, --image-policy=,
---copy-from=, --make-ddi=/-S/-C/-P,
---factory-reset=yes, --can-factory-reset, --key-file=, --private-key=,
+--copy-from=, --make-ddi=/-S/-C/-P, --key-file=, --private-key=,
 --certificate=, --tpm2-*, --list-devices.
 
 See repart(8) and repart.d(5) for details.

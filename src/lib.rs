@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod discover;
 pub mod disk;
+pub mod factory_reset;
 pub mod fs;
 pub mod fstab;
 pub mod fstype;

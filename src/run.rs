@@ -291,6 +291,29 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 
     let mut state = load_state(&mut target, options)?;
     let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
+    let mut inputs = Inputs {
+        definitions: &definitions,
+        from_scratch,
+        seed,
+        extend_table: !options.dry_run,
+        copy_sizes: Vec::new(),
+        minimized_sizes: Vec::new(),
+    };
+    if options.can_factory_reset {
+        // Exit status only: 0 when a factory reset would remove something.
+        return match plan::factory_reset_partitions(&inputs.for_disk(&state)).is_empty() {
+            true => Err(Failure { code: EXIT_FAILURE }),
+            false => Ok(()),
+        };
+    }
+    if !from_scratch {
+        let request =
+            crate::factory_reset::requested(options.factory_reset, crate::discover::in_initrd());
+        if request != crate::factory_reset::Request::No {
+            let removed = plan::factory_reset_partitions(&inputs.for_disk(&state));
+            state = factory_reset(&mut target, state, &removed, request, options)?;
+        }
+    }
 
     let fs_env = FsEnv::from_process_env();
     let copy_source = options
@@ -304,14 +327,6 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         fs_sector_size: options.sector_size.unwrap_or(4096),
         discard: options.discard,
         grain: crate::plan::geometry::grain(state.sector_size),
-    };
-    let mut inputs = Inputs {
-        definitions: &definitions,
-        from_scratch,
-        seed,
-        extend_table: !options.dry_run,
-        copy_sizes: Vec::new(),
-        minimized_sizes: Vec::new(),
     };
     let identities = plan::new_partition_identities(&inputs.for_disk(&state));
     let mut images =
@@ -405,6 +420,44 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
     }
     Ok(())
+}
+
+/// Removes the partitions a factory reset asks for and reloads the table.
+fn factory_reset(
+    target: &mut Target,
+    state: DiskState,
+    removed: &[u32],
+    request: crate::factory_reset::Request,
+    options: &Options,
+) -> Result<DiskState, Failure> {
+    if options.dry_run {
+        tracing::info!("Refusing to factory reset, please re-run with --dry-run=no.");
+        return Ok(state);
+    }
+    tracing::info!("Applying factory reset.");
+    let Label::Gpt(table) = &state.label else {
+        return Ok(state);
+    };
+    if removed.is_empty() {
+        tracing::info!("Factory reset requested, but no partitions to delete found.");
+        return Ok(state);
+    }
+    for partno in removed {
+        tracing::info!("Removing partition {partno} for factory reset.");
+    }
+    crate::factory_reset::remove_partitions(target, table, state.sector_size, removed)
+        .map_err(fail)?;
+    tracing::info!("Successfully deleted {} partitions.", removed.len());
+    if request == crate::factory_reset::Request::EfiVariable {
+        match crate::factory_reset::unset_efi_variable() {
+            Ok(()) => tracing::info!("Successfully unset EFI variable FactoryReset."),
+            Err(e) => tracing::warn!(
+                "Failed to remove EFI variable FactoryReset, ignoring: {}",
+                crate::disk::strerror(&e)
+            ),
+        }
+    }
+    load_state(target, options)
 }
 
 /// The planner's inputs except the disk state, which changes when the image grows.

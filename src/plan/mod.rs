@@ -384,6 +384,17 @@ pub fn identities(input: &PlanInput) -> Vec<Option<(Uuid, String, bool)>> {
     out
 }
 
+/// Slot numbers of existing partitions a factory reset removes: those matched by a
+/// definition with `FactoryReset=yes`.
+pub fn factory_reset_partitions(input: &PlanInput) -> Vec<u32> {
+    let layout = layout(input);
+    build_slots(input, &layout.existing)
+        .iter()
+        .filter(|s| s.def.is_some_and(|d| d.factory_reset))
+        .filter_map(|s| s.existing.as_ref().map(|e| e.partno))
+        .collect()
+}
+
 /// Computes the plan, returning it with the messages upstream logs along the way.
 pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError, Vec<Diagnostic>)> {
     let mut diags = Vec::new();
