@@ -148,6 +148,7 @@ fn tell_kernel(plan: &Plan, target: &Target) {
 /// Copies a prepared image file into the partition at `row`, checking it fits.
 fn copy_in(
     path: &Path,
+    from: u64,
     size: u64,
     row: &PlannedPartition,
     target: &mut Target,
@@ -164,7 +165,7 @@ fn copy_in(
             room: row.new_size,
         });
     }
-    copy_sparse(&src, size, &target.file, row.offset).map_err(copy_err)?;
+    copy_sparse(&src, from, size, &target.file, row.offset).map_err(copy_err)?;
     Ok(())
 }
 
@@ -177,12 +178,18 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
         let n = row.partno;
         let path = image.path.clone();
         let started = Instant::now();
+        // Only regions of --copy-from= images (never at offset 0) name their offset.
+        let at = if image.offset > 0 {
+            format!(" @ {}", image.offset)
+        } else {
+            String::new()
+        };
         tracing::info!(
-            "Copying in '{}' ({}) on block level into future partition {n}.",
+            "Copying in '{}'{at} ({}) on block level into future partition {n}.",
             path.display(),
             format_bytes(image.size)
         );
-        copy_in(&path, image.size, row, target)?;
+        copy_in(&path, image.offset, image.size, row, target)?;
         tracing::info!(
             "Copying in of '{}' on block level completed.",
             path.display()
@@ -192,9 +199,17 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
             .file
             .sync_data()
             .map_err(|source| ApplyError::Copy { partno: n, source })?;
+        let elapsed = started.elapsed();
+        // Upstream adds the rate once the copy took long enough to measure it.
+        let rate = if elapsed.as_millis() > 250 {
+            let per_second = (u128::from(image.size) * 1000 / elapsed.as_millis().max(1)) as u64;
+            format!(" ({}/s)", format_bytes(per_second))
+        } else {
+            String::new()
+        };
         tracing::info!(
-            "Block level copying and synchronization of partition {n} complete in {}.",
-            format_duration(started.elapsed())
+            "Block level copying and synchronization of partition {n} complete in {}{rate}.",
+            format_duration(elapsed)
         );
     }
     Ok(())
@@ -244,7 +259,7 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
         let size = std::fs::metadata(&temp)
             .map_err(|source| ApplyError::Copy { partno: n, source })?
             .len();
-        copy_in(&temp, size, row, target)?;
+        copy_in(&temp, 0, size, row, target)?;
         target
             .file
             .sync_data()

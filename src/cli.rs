@@ -253,6 +253,8 @@ pub struct Options {
     pub copy_source: Option<PathBuf>,
     /// `--split=`.
     pub split: bool,
+    /// `--copy-from=` images, in order.
+    pub copy_from: Vec<PathBuf>,
     /// `--factory-reset=` (`None` = not given: in the initrd, ask the kernel command
     /// line and the EFI variable).
     pub factory_reset: Option<bool>,
@@ -427,9 +429,7 @@ impl Options {
         if args.sysext || args.confext || args.portable {
             return not_supported("--make-ddi= (-S/-C/-P)");
         }
-        if !args.copy_from.is_empty() {
-            return not_supported("--copy-from=");
-        }
+        o.copy_from = args.copy_from.iter().map(PathBuf::from).collect();
         if args.list_devices {
             return not_supported("--list-devices");
         }
@@ -582,6 +582,7 @@ Options:
      --exclude-partitions=TYPE,...
                           Ignore definitions of these partition types
   -s --copy-source=PATH   Base directory for CopyFiles= sources
+     --copy-from=IMAGE    Copy the partitions of IMAGE first (repeatable)
      --split=BOOL         Also write each partition to its own file
      --generate-fstab=PATH
                           Write an fstab for the MountPoint= settings
@@ -591,7 +592,7 @@ Options:
                           Plan partitions of these types but do not write them
 
 Not supported yet (they fail with a clear error): --image=, --image-policy=,
---copy-from=, --make-ddi=/-S/-C/-P, --key-file=, --private-key=,
+--make-ddi=/-S/-C/-P, --key-file=, --private-key=,
 --certificate=, --tpm2-*, --list-devices.
 
 See repart(8) and repart.d(5) for details.

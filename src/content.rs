@@ -72,6 +72,8 @@ pub struct BlockSource {
     pub path: PathBuf,
     /// How many bytes.
     pub size: u64,
+    /// Where in `path` the bytes start.
+    pub offset: u64,
     /// Whether this is a `Minimize=` image (its size is the partition's minimum).
     pub minimized: bool,
     /// Keeps a temporary image alive until it was copied.
@@ -83,6 +85,7 @@ impl From<MinimizedImage> for BlockSource {
         BlockSource {
             path: image.file.to_path_buf(),
             size: image.size,
+            offset: 0,
             minimized: true,
             _temp: Some((image.file, image.tracked)),
         }
@@ -119,6 +122,13 @@ pub fn open_copy_blocks(
     for (def, identity) in definitions.iter().zip(identities) {
         let source = match (&def.copy_blocks, identity) {
             (Some(CopyBlocks::Path(path)), Some(_)) => Some(open_source(path, root)?),
+            (Some(CopyBlocks::Region { path, offset, size }), Some(_)) => Some(BlockSource {
+                path: path.clone(),
+                size: *size,
+                offset: *offset,
+                minimized: false,
+                _temp: None,
+            }),
             (Some(CopyBlocks::Auto), Some(_)) => {
                 return Err(SourceError::Unsupported(format!(
                     "{}: CopyBlocks=auto is not supported by this build yet.",
@@ -158,6 +168,7 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
     Ok(BlockSource {
         path: full,
         size,
+        offset: 0,
         minimized: false,
         _temp: None,
     })

@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod copy_from;
 pub mod discover;
 pub mod disk;
 pub mod factory_reset;

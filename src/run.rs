@@ -243,7 +243,10 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let seed = seed(options)?;
     let root = options.root.as_ref().map(|r| absolute(r));
     let sys = config::specifier::SystemInfo::from_host(root.as_deref());
-    let definitions = load_definitions(options, &sys)?;
+    let filter = load_options(options, None).partition_filter;
+    let mut definitions =
+        crate::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
+    definitions.extend(load_definitions(options, &sys)?);
     let node = match options.node.clone() {
         Some(node) => node,
         None => {

@@ -354,7 +354,7 @@ pub fn cross_check(defs: &[Definition]) -> Result<(), ConfigError> {
         }
         if matches!(
             target.copy_blocks,
-            Some(CopyBlocks::Auto | CopyBlocks::Path(_))
+            Some(CopyBlocks::Auto | CopyBlocks::Path(_) | CopyBlocks::Region { .. })
         ) || target.encrypt != EncryptMode::Off
             || target.verity != VerityMode::Off
         {

@@ -120,6 +120,15 @@ pub enum CopyBlocks {
     Path(String),
     /// `auto`: discover the backing partition.
     Auto,
+    /// A byte range of an image (`--copy-from=`).
+    Region {
+        /// The image file.
+        path: PathBuf,
+        /// Byte offset of the partition in the image.
+        offset: u64,
+        /// Size of the partition.
+        size: u64,
+    },
 }
 
 /// `Encrypt=` mode.

@@ -6,17 +6,21 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 
-/// Copies the first `len` bytes of `src` into `dst` at `offset`, skipping holes.
-/// Returns bytes copied.
-pub fn copy_sparse(src: &File, len: u64, dst: &File, offset: u64) -> io::Result<u64> {
+/// Copies `len` bytes of `src` starting at `from` into `dst` at `offset`, skipping
+/// holes. Returns bytes copied.
+pub fn copy_sparse(src: &File, from: u64, len: u64, dst: &File, offset: u64) -> io::Result<u64> {
+    let end = from.saturating_add(len);
     let mut copied = 0u64;
-    let mut pos: u64 = 0;
-    while pos < len {
+    let mut pos = from;
+    while pos < end {
         let Some(data) = seek(src, pos, libc::SEEK_DATA)? else {
             break;
         };
-        let hole = seek(src, data, libc::SEEK_HOLE)?.unwrap_or(len).min(len);
-        copy_range(src, data, dst, offset + data, hole - data)?;
+        if data >= end {
+            break;
+        }
+        let hole = seek(src, data, libc::SEEK_HOLE)?.unwrap_or(end).min(end);
+        copy_range(src, data, dst, offset + (data - from), hole - data)?;
         copied += hole - data;
         pos = hole;
     }
@@ -113,7 +117,7 @@ mod tests {
         src.write_all(b"end").unwrap();
         let mut dst = tempfile::tempfile().unwrap();
         dst.set_len(4 << 20).unwrap();
-        copy_sparse(&src, 1 << 20, &dst, 1 << 20).unwrap();
+        copy_sparse(&src, 0, 1 << 20, &dst, 1 << 20).unwrap();
         let mut buf = vec![0u8; 4 << 20];
         dst.seek(SeekFrom::Start(0)).unwrap();
         dst.read_exact(&mut buf).unwrap();

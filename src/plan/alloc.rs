@@ -25,16 +25,10 @@ pub fn free_areas(slots: &mut [Slot], start: u64, end: u64, grain: u64) -> Vec<F
         .enumerate()
         .filter_map(|(i, s)| s.existing.as_ref().map(|e| (i, e.offset, e.size)))
         .collect();
+    let spans: Vec<(u64, u64)> = extents.iter().map(|&(_, o, s)| (o, s)).collect();
+    let paddings = crate::plan::geometry::paddings(&spans, end, grain);
     let mut lowest: Option<u64> = None;
-    for &(i, offset, size) in &extents {
-        let part_end = offset.saturating_add(size);
-        let next = extents
-            .iter()
-            .filter(|&&(j, o, _)| j != i && o >= part_end)
-            .map(|&(_, o, _)| o)
-            .min();
-        let boundary = next.map_or(end, |n| round_down(n, grain));
-        let padding = boundary.saturating_sub(round_up(part_end, grain));
+    for (&(i, offset, _), &padding) in extents.iter().zip(&paddings) {
         slots[i].current_padding = Some(padding);
         if padding > 0 {
             slots[i].padding_area = Some(areas.len());

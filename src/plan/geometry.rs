@@ -77,6 +77,27 @@ pub fn fresh_usable_lbas(total_bytes: u64, sector_size: u64) -> (u64, u64) {
     fresh_geometry(total_bytes, sector_size)
 }
 
+/// The padding behind each of `extents` (offset, size): the space up to the next
+/// partition that starts at or after its end, or up to `end`, with the end rounded up
+/// and the next start rounded down to the grain (spec §5.3).
+pub fn paddings(extents: &[(u64, u64)], end: u64, grain: u64) -> Vec<u64> {
+    extents
+        .iter()
+        .enumerate()
+        .map(|(i, &(offset, size))| {
+            let part_end = offset.saturating_add(size);
+            let next = extents
+                .iter()
+                .enumerate()
+                .filter(|&(j, &(o, _))| j != i && o >= part_end)
+                .map(|(_, &(o, _))| o)
+                .min();
+            let boundary = next.map_or(end, |n| round_down(n, grain));
+            boundary.saturating_sub(round_up(part_end, grain))
+        })
+        .collect()
+}
+
 /// The byte window `[start, end)` new partitions may use, aligned inward to the grain.
 pub fn usable_window(first_lba: u64, last_lba: u64, sector_size: u64, grain: u64) -> (u64, u64) {
     let start = round_up(first_lba.saturating_mul(sector_size), grain);
