@@ -89,8 +89,11 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
         }
         wipe_and_discard(plan, target, options)?;
     }
+    crate::fault::point("wiped");
     copy_images(plan, work, target)?;
+    crate::fault::point("copied");
     format_partitions(plan, work, target)?;
+    crate::fault::point("formatted");
 
     let mut entries = Vec::new();
     for row in &plan.partitions {

@@ -13,6 +13,7 @@ pub mod copy_from;
 pub mod discover;
 pub mod disk;
 pub mod factory_reset;
+pub mod fault;
 pub mod fs;
 pub mod fstab;
 pub mod fstype;

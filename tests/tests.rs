@@ -5,6 +5,8 @@
 //!   (`GOLDEN_CASE=name` runs one case).
 //! * `fs`: reproducibility of the scenario image and a build without loop
 //!   devices (tests/fs.rs).
+//! * `crash` (with `--features fault-injection`): killed at every step of applying,
+//!   the disk keeps its data and a rerun completes.
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -12,6 +14,8 @@
 //! of our binary (all goldens must pass then).
 
 mod common;
+#[cfg(feature = "fault-injection")]
+mod crash;
 mod differential;
 mod fs;
 mod golden;

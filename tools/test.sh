@@ -43,4 +43,4 @@ else
 fi
 
 command -v cargo >/dev/null || { log "cargo not found (a Rust toolchain supporting edition 2024 is needed)"; exit 1; }
-REPART_TEST_JOBS=${REPART_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)} exec cargo test --release "$@"
+REPART_TEST_JOBS=${REPART_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)} exec cargo test --release --features fault-injection "$@"

@@ -588,7 +588,9 @@ pub use crate::plan::geometry::{
 };
 
 mod write;
-pub use write::{NewEntry, NewTable, extend_table, write_table, zero_range};
+pub use write::{
+    NewEntry, NewTable, WriteStage, extend_table, write_table, write_table_staged, zero_range,
+};
 
 #[cfg(test)]
 mod tests;

@@ -258,8 +258,26 @@ impl Target {
 
     /// Writes `table` (see [`gpt::write_table`]) and fsyncs.
     pub fn write_table(&mut self, sector_size: u64, table: &NewTable) -> Result<(), DiskError> {
-        gpt::write_table(&mut self.file, self.total_bytes, sector_size, table)
-            .map_err(|e| e.at(&self.node))?;
+        let node = self.node.clone();
+        // Each copy is on stable storage before the next one is touched, so a crash
+        // or power cut leaves one valid copy of either the old or the new table.
+        let mut barrier = |f: &mut fs::File, stage: gpt::WriteStage| {
+            f.sync_data().map_err(|e| os_err("sync", &node, e))?;
+            crate::fault::point(match stage {
+                gpt::WriteStage::BackupWritten => "gpt-backup",
+                gpt::WriteStage::PrimaryEntriesWritten => "gpt-primary-entries",
+                gpt::WriteStage::PrimaryWritten => "gpt-primary",
+            });
+            Ok(())
+        };
+        gpt::write_table_staged(
+            &mut self.file,
+            self.total_bytes,
+            sector_size,
+            table,
+            &mut barrier,
+        )
+        .map_err(|e| e.at(&self.node))?;
         self.file
             .sync_all()
             .map_err(|e| os_err("sync", &self.node, e))

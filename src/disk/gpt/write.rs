@@ -204,6 +204,31 @@ pub fn write_table<W: Read + Write + Seek + ?Sized>(
     sector_size: u64,
     table: &NewTable,
 ) -> Result<(), DiskError> {
+    write_table_staged(w, total_bytes, sector_size, table, &mut |_, _| Ok(()))
+}
+
+/// The points between the writes of [`write_table_staged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStage {
+    /// The backup entries and header are written; the primary is still the old one.
+    BackupWritten,
+    /// The primary entries are written, the primary header not yet: the primary copy
+    /// fails its CRC check, so readers use the (new) backup.
+    PrimaryEntriesWritten,
+    /// Both copies are written (the protective MBR may follow).
+    PrimaryWritten,
+}
+
+/// [`write_table`] calling `between` after each stage, so the caller can make the
+/// writes durable in order (fsync): at every point the disk holds either the old
+/// table or the new one in a copy with valid checksums.
+pub fn write_table_staged<W: Read + Write + Seek + ?Sized>(
+    w: &mut W,
+    total_bytes: u64,
+    sector_size: u64,
+    table: &NewTable,
+    between: &mut dyn FnMut(&mut W, WriteStage) -> Result<(), DiskError>,
+) -> Result<(), DiskError> {
     check_sector_size(sector_size)?;
     let total_sectors = total_bytes / sector_size;
     let es = entry_array_sectors(table.entry_count, sector_size);
@@ -248,8 +273,11 @@ pub fn write_table<W: Read + Write + Seek + ?Sized>(
 
     write_all_at(w, backup_entries_lba * sector_size, &entries)?;
     write_all_at(w, last * sector_size, &backup)?;
+    between(w, WriteStage::BackupWritten)?;
     write_all_at(w, PRIMARY_ENTRIES_LBA * sector_size, &entries)?;
+    between(w, WriteStage::PrimaryEntriesWritten)?;
     write_all_at(w, PRIMARY_HEADER_LBA * sector_size, &primary)?;
+    between(w, WriteStage::PrimaryWritten)?;
     if write_mbr {
         write_all_at(w, 0, &sector0)?;
     }
