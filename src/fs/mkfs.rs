@@ -36,6 +36,28 @@ pub fn tool_for(fstype: &str) -> (&'static str, String, String) {
     }
 }
 
+/// `--subvol` values for mkfs.btrfs: each `Subvolumes=` path, with `ro` and/or
+/// `default` (for `DefaultSubvolume=`) as flags.
+pub fn subvolume_args(def: &crate::config::Definition) -> Vec<String> {
+    def.subvolumes
+        .iter()
+        .map(|(path, read_only)| {
+            let mut flags = Vec::new();
+            if *read_only {
+                flags.push("ro");
+            }
+            if def.default_subvolume.as_deref() == Some(path.as_str()) {
+                flags.push("default");
+            }
+            if flags.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}:{}", flags.join(","))
+            }
+        })
+        .collect()
+}
+
 /// Looks `binary` up in the `$PATH` of `env`.
 pub fn find_executable(env: &FsEnv, binary: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
@@ -98,6 +120,9 @@ pub struct MkfsParams<'a> {
     pub compression_level: Option<&'a str>,
     /// `$SYSTEMD_REPART_MKFS_OPTIONS_<FS>`.
     pub extra: &'a [String],
+    /// btrfs `--subvol` values (`PATH[:ro,default]`), from `Subvolumes=` and
+    /// `DefaultSubvolume=`.
+    pub subvolumes: &'a [String],
     /// ext2/3/4 directory hash seed. Only set for reproducible builds
     /// (`SOURCE_DATE_EPOCH`): mke2fs otherwise picks a random one.
     pub hash_seed: Option<Uuid>,
@@ -155,7 +180,6 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
         }
         "btrfs" => {
             push(&mut args, &["-L", p.label, "-U", &vol]);
-            args.push(node);
             if !p.discard {
                 push(&mut args, &["--nodiscard"]);
             }
@@ -164,6 +188,10 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
             }
             if p.sector_size > 0 {
                 args.push(format!("--sectorsize={}", p.sector_size.max(4096)).into());
+            }
+            args.push(node);
+            for subvolume in p.subvolumes {
+                args.extend([OsString::from("--subvol"), OsString::from(subvolume)]);
             }
         }
         "f2fs" => {
@@ -340,6 +368,7 @@ pub fn make_filesystem(
         _ => RootArg::None,
     };
     let def = job.definition;
+    let subvolumes = subvolume_args(def);
     let cmd = command_line(&MkfsParams {
         fstype,
         node,
@@ -351,6 +380,7 @@ pub fn make_filesystem(
         compression: def.compression.as_deref(),
         compression_level: def.compression_level.as_deref(),
         extra: job.env.extra_options(fstype),
+        subvolumes: &subvolumes,
         hash_seed: job
             .env
             .source_date_epoch
@@ -415,6 +445,7 @@ mod tests {
             compression: None,
             compression_level: None,
             extra: &[],
+            subvolumes: &[],
             hash_seed: None,
         }
     }
@@ -529,5 +560,15 @@ mod tests {
             e.to_string(),
             "mkfs binary for vfat is not available (install dosfstools)"
         );
+    }
+
+    #[test]
+    fn subvolume_flags_like_upstream() {
+        // Upstream 257.13 ran: mkfs.btrfs ... NODE --subvol /a:ro,default --subvol /b
+        let ty = crate::gpt_types::PartitionType::parse("root").unwrap();
+        let mut def = crate::config::Definition::new("/d/10-root.conf".into(), ty);
+        def.subvolumes = vec![("/a".into(), true), ("/b".into(), false)];
+        def.default_subvolume = Some("/a".into());
+        assert_eq!(subvolume_args(&def), vec!["/a:ro,default", "/b"]);
     }
 }
