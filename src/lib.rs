@@ -2,7 +2,15 @@
 //!
 //! Data flows one way: `cli` → `config` (definitions) → `disk` (current state) →
 //! `plan` (pure placement decisions) → `output` (table/JSON) and `apply` (writes).
-//! Only `disk`, `fs`, `apply` and `config::discovery` touch the outside world.
+//!
+//! The functional core (values in, values out): `cli`, `config` (except
+//! `discovery`/`system`), `gpt_types`, `size`, `fstype`, `plan`, `output`, `fstab`.
+//! The imperative shell: `run` (the main sequence), `disk` (GPT, block devices),
+//! `fs` (mkfs tools, content trees), `content` (block sources, Minimize=), `apply`
+//! (writes in a data-safe order), `split`, `copy_from`, `factory_reset`, `discover`,
+//! `cleanup` (signals), `log`, `fault` (test-only fault injection).
+
+#![deny(missing_docs)]
 
 pub mod apply;
 pub mod cleanup;
