@@ -43,4 +43,10 @@ else
 fi
 
 command -v cargo >/dev/null || { log "cargo not found (a Rust toolchain supporting edition 2024 is needed)"; exit 1; }
+# Mechanical gates first: formatting, lints, documentation.
+log "cargo fmt --check, clippy -D warnings, cargo doc -D warnings"
+cargo fmt --all -- --check
+cargo clippy --all-targets --features fault-injection -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+
 REPART_TEST_JOBS=${REPART_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)} exec cargo test --release --features fault-injection "$@"

@@ -3,7 +3,7 @@
 //! The apply code hands us a [`FormatJob`] per new partition with a `Format=`. We either
 //! format a regular file that already has the partition's size ([`format_file`]), or, for
 //! `Minimize=`, build the smallest file system that holds the contents in a temporary file
-//! ([`minimize`]) which then becomes the partition's CopyBlocks source.
+//! ([`minimize()`]) which then becomes the partition's CopyBlocks source.
 //!
 //! Everything is done on regular files with the mkfs tools' "populate from a directory"
 //! options (no loop devices, no mounts). Where upstream stages a full copy of the
@@ -12,7 +12,7 @@
 //!
 //! Module map: [`label`] (label mangling), [`mkfs`] (command lines and running tools),
 //! [`tree`] (CopyFiles/ExcludeFiles rules, direct sources), [`stage`] (staging trees),
-//! [`vfat`] (mcopy), [`xfs`] (protofile), [`minimize`] (Minimize=).
+//! [`vfat`] (mcopy), [`xfs`] (protofile), [`mod@minimize`] (Minimize=).
 
 pub mod label;
 pub mod minimize;

@@ -1,4 +1,4 @@
-//! Rendering a [`Plan`](crate::plan::Plan): the table with its Σ row, the bar diagram
+//! Rendering a [`Plan`]: the table with its Σ row, the bar diagram
 //! with legend, and JSON — byte for byte as upstream 257 prints them (spec §7).
 //!
 //! Pure: strings out, no I/O and no environment reads; everything that depends on the
