@@ -372,6 +372,9 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             crate::log::emit_all(&diags);
             tracing::error!("{err}");
             tracing::info!("{}", err.size_hint());
+            if let Some(detail) = err.shortfall_detail() {
+                tracing::info!("{detail}");
+            }
             return Err(Failure { code: EXIT_FAILURE });
         }
     };

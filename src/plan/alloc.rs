@@ -74,6 +74,10 @@ fn area_ends(area: &FreeArea, prev: &Slot, grain: u64) -> (u64, u64) {
     (current_end, min_end)
 }
 
+fn area_start(prev: &Slot) -> u64 {
+    prev.existing.as_ref().map_or(0, |e| e.offset)
+}
+
 /// Outcome of one allocation attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Allocation {
@@ -83,6 +87,9 @@ pub enum Allocation {
     DoesNotFit {
         /// Available bytes of the largest free area.
         largest: u64,
+        /// The first partition that did not fit (slot index), the bytes it needs
+        /// (with padding) and the bytes it could get, when one partition is to blame.
+        blocker: Option<(usize, u64, u64)>,
     },
 }
 
@@ -118,7 +125,14 @@ pub fn allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> Alloc
         if let Some(p) = area.after {
             let (current_end, min_end) = area_ends(area, &slots[p], grain);
             if current_end < min_end {
-                return Allocation::DoesNotFit { largest };
+                return Allocation::DoesNotFit {
+                    largest,
+                    blocker: Some((
+                        p,
+                        min_end.saturating_sub(area_start(&slots[p])),
+                        current_end.saturating_sub(area_start(&slots[p])),
+                    )),
+                };
             }
         }
     }
@@ -133,7 +147,10 @@ pub fn allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> Alloc
                 .unwrap_or(0)
                 .saturating_add(slots[i].current_padding.unwrap_or(0));
             if have < required {
-                return Allocation::DoesNotFit { largest };
+                return Allocation::DoesNotFit {
+                    largest,
+                    blocker: Some((i, required, have)),
+                };
             }
             continue;
         }
@@ -143,7 +160,18 @@ pub fn allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> Alloc
                 areas[a].allocated = areas[a].allocated.saturating_add(required);
                 slots[i].allocated_area = Some(a);
             }
-            None => return Allocation::DoesNotFit { largest },
+            None => {
+                // What is left now, after the partitions placed before this one.
+                let left = areas
+                    .iter()
+                    .map(|a| available(a, slots, grain))
+                    .max()
+                    .unwrap_or(0);
+                return Allocation::DoesNotFit {
+                    largest,
+                    blocker: Some((i, required, left)),
+                };
+            }
         }
     }
     Allocation::Fits

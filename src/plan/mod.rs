@@ -139,10 +139,27 @@ pub enum PlanError {
         minimal_disk_size: u64,
         /// The current device size.
         current_size: u64,
+        /// The first partition that did not fit (definition file or label), the bytes
+        /// it needed and the bytes it could get.
+        shortfall: Option<(String, u64, u64)>,
     },
 }
 
 impl PlanError {
+    /// A line upstream does not print: which partition did not fit and how many bytes
+    /// were missing (`None` when no single partition is to blame).
+    pub fn shortfall_detail(&self) -> Option<String> {
+        let PlanError::DoesNotFit { shortfall, .. } = self;
+        let (name, needed, available) = shortfall.as_ref()?;
+        let missing = needed.saturating_sub(*available);
+        Some(format!(
+            "Partition {name} needs {needed} bytes ({}) but only {available} bytes ({}) are available: {missing} bytes ({}) missing.",
+            format_bytes(*needed),
+            format_bytes(*available),
+            format_bytes(missing)
+        ))
+    }
+
     /// The follow-up line upstream logs after a failed fit.
     pub fn size_hint(&self) -> String {
         match self {
@@ -411,12 +428,25 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
     loop {
         match alloc::allocate(&mut slots, &mut areas, grain) {
             alloc::Allocation::Fits => break,
-            alloc::Allocation::DoesNotFit { largest } => {
+            alloc::Allocation::DoesNotFit { largest, blocker } => {
                 if !drop_by_priority(&mut slots, &mut diags) {
+                    let shortfall = blocker.map(|(i, needed, available)| {
+                        let slot = &slots[i];
+                        let name = match (slot.def, slot.existing.is_some()) {
+                            (Some(d), false) => d.path.display().to_string(),
+                            _ => format!(
+                                "{} (existing partition {})",
+                                slot.label,
+                                slot.existing.as_ref().map_or(0, |e| e.partno)
+                            ),
+                        };
+                        (name, needed, available)
+                    });
                     let err = PlanError::DoesNotFit {
                         largest,
                         minimal_disk_size: minimal_size(&slots, grain),
                         current_size: disk.total_bytes,
+                        shortfall,
                     };
                     return Err((err, diags));
                 }
