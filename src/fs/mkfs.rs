@@ -500,7 +500,8 @@ mod tests {
         p.sector_size = 512;
         assert_eq!(
             line(&command_line(&p)),
-            "mkfs.btrfs -L L -U 34038058-aaaa-4bbb-8ccc-dddddddddddd /var/tmp/node --nodiscard -r /r --sectorsize=4096"
+            // The order upstream 257 uses (observed with strace).
+            "mkfs.btrfs -L L -U 34038058-aaaa-4bbb-8ccc-dddddddddddd --nodiscard -r /r --sectorsize=4096 /var/tmp/node"
         );
         let p = params("xfs", RootArg::Protofile(Path::new("/var/tmp/proto"), true));
         assert_eq!(
