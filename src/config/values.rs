@@ -198,6 +198,16 @@ pub struct SyntaxError;
 /// The rest of the input after a word: `None` once everything was consumed.
 pub type Rest<'a> = Option<&'a str>;
 
+/// What follows a separator: the rest of the input, with further separators skipped
+/// unless `dont_coalesce`; nothing left means no more words.
+fn rest_after<'a>(after: &'a str, separators: &str, flags: Extract) -> Rest<'a> {
+    if flags.dont_coalesce {
+        return Some(after);
+    }
+    let rest = after.trim_start_matches(|c| separators.contains(c));
+    (!rest.is_empty()).then_some(rest)
+}
+
 /// Extracts the next word from `input`, split at any char in `separators`.
 ///
 /// Returns `Ok(None)` when there are no more words, [`SyntaxError`] for an
@@ -227,17 +237,7 @@ pub fn extract_first_word<'a>(
         if separators.contains(c) && !(c == '\\' || ((c == '\'' || c == '"') && flags.unquote)) {
             let word = s[..end].to_owned();
             let after = &s[end + c.len_utf8()..];
-            let rest = if flags.dont_coalesce {
-                after
-            } else {
-                after.trim_start_matches(|c| separators.contains(c))
-            };
-            let rest = if rest.is_empty() && !flags.dont_coalesce {
-                None
-            } else {
-                Some(rest)
-            };
-            return Ok(Some((word, rest)));
+            return Ok(Some((word, rest_after(after, separators, flags))));
         }
     } else {
         return Ok(Some((s.to_owned(), None)));
@@ -264,17 +264,7 @@ pub fn extract_first_word<'a>(
             None if flags.unquote && (c == '\'' || c == '"') => quote = Some(c),
             None if separators.contains(c) => {
                 let after = &s[i + c.len_utf8()..];
-                let rest = if flags.dont_coalesce {
-                    after
-                } else {
-                    after.trim_start_matches(|c| separators.contains(c))
-                };
-                let rest = if rest.is_empty() && !flags.dont_coalesce {
-                    None
-                } else {
-                    Some(rest)
-                };
-                return Ok(Some((word, rest)));
+                return Ok(Some((word, rest_after(after, separators, flags))));
             }
             None => word.push(c),
         }
