@@ -134,7 +134,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
     (
         "odd-names",
         "",
-        "limitation: names of untouched partitions are decoded and re-encoded (a non-BMP name is written empty, a lone surrogate becomes U+FFFD)",
+        "limitation: a name with a lone UTF-16 surrogate is shown with U+FFFD; upstream prints the surrogate's raw (invalid UTF-8) bytes. The name bytes on disk are kept",
     ),
 ];
 

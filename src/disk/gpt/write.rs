@@ -145,17 +145,28 @@ fn validate_table(table: &NewTable, total_sectors: u64, es: u64) -> Result<(), D
 }
 
 /// Serializes the entry array (exactly `entry_count * 128` bytes).
-fn build_entries(table: &NewTable) -> Vec<u8> {
-    let mut buf = vec![0u8; table.entry_count as usize * GPT_ENTRY_SIZE as usize];
+/// Serializes the entry array. `old` is the entry array currently on disk (if
+/// any): an entry whose name reads back as the same label keeps its name bytes, so
+/// names our codec cannot reproduce (characters outside the BMP, unpaired
+/// surrogates) survive a rewrite, as they do with libfdisk.
+fn build_entries(table: &NewTable, old: Option<&[u8]>) -> Vec<u8> {
+    let size = GPT_ENTRY_SIZE as usize;
+    let mut buf = vec![0u8; table.entry_count as usize * size];
     for e in &table.entries {
-        let off = e.partno as usize * GPT_ENTRY_SIZE as usize;
-        let ent = &mut buf[off..off + GPT_ENTRY_SIZE as usize];
+        let off = e.partno as usize * size;
+        let ent = &mut buf[off..off + size];
         ent[0..16].copy_from_slice(&e.type_uuid.to_bytes_le());
         ent[16..32].copy_from_slice(&e.uuid.to_bytes_le());
         ent[32..40].copy_from_slice(&e.first_lba.to_le_bytes());
         ent[40..48].copy_from_slice(&e.last_lba.to_le_bytes());
         ent[48..56].copy_from_slice(&e.attrs.to_le_bytes());
-        ent[56..128].copy_from_slice(&encode_name(&e.label));
+        let kept = old
+            .and_then(|o| o.get(off + 56..off + size))
+            .filter(|raw| decode_name(raw) == e.label);
+        match kept {
+            Some(raw) => ent[56..128].copy_from_slice(raw),
+            None => ent[56..128].copy_from_slice(&encode_name(&e.label)),
+        }
     }
     buf
 }
@@ -234,7 +245,13 @@ pub fn write_table_staged<W: Read + Write + Seek + ?Sized>(
     let es = entry_array_sectors(table.entry_count, sector_size);
     validate_table(table, total_sectors, es)?;
 
-    let mut entries = build_entries(table);
+    // The current primary entry array, whose names an unchanged entry keeps.
+    let mut old = vec![0u8; table.entry_count as usize * GPT_ENTRY_SIZE as usize];
+    let old = read_exact_at(w, PRIMARY_ENTRIES_LBA * sector_size, &mut old)
+        .ok()
+        .filter(|&read| read)
+        .map(|_| old);
+    let mut entries = build_entries(table, old.as_deref());
     let entries_crc = crc32(&entries);
     entries.resize((es * sector_size) as usize, 0);
 
