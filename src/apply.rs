@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::{EmptyMode, Options};
-use crate::config::Definition;
+use crate::config::{Definition, VerityMode};
 use crate::content::{BlockSource, JobSettings};
 use crate::disk::blockcopy::copy_sparse;
 use crate::disk::gpt::{NewEntry, NewTable};
@@ -66,14 +66,21 @@ pub struct Work<'a> {
     pub settings: &'a JobSettings<'a>,
     /// Command-line options.
     pub options: &'a Options,
+    /// Seed (verity salt and superblock UUID).
+    pub seed: uuid::Uuid,
 }
 
 /// Bytes zeroed at both ends of a new partition so stale signatures disappear.
 const WIPE_BYTES: u64 = 1 << 20;
 
 /// Applies `plan` to `target`, in upstream's order: wipe and discard, block copies,
-/// file systems, then the partition table.
-pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+/// file systems, verity hash trees, then the partition table. Returns the root hashes
+/// computed here (by hash definition index); the caller records them in its plan.
+pub fn apply(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
     let (definitions, options) = (work.definitions, work.options);
     // Deferred partitions are planned and shown, but nothing of them is written.
     let deferred = |row: &PlannedPartition| {
@@ -94,6 +101,12 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
     crate::fault::point("copied");
     format_partitions(plan, work, target)?;
     crate::fault::point("formatted");
+    let roots = verity_hashes(plan, work, target)?;
+    let mut plan = plan.clone();
+    for (hash_definition, root) in &roots {
+        plan.set_root_hash(definitions, *hash_definition, root);
+    }
+    let plan = &plan;
 
     let mut entries = Vec::new();
     for row in &plan.partitions {
@@ -116,7 +129,60 @@ pub fn apply(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyE
     if target.kind == TargetKind::BlockDevice {
         tell_kernel(plan, target);
     }
-    Ok(())
+    Ok(roots)
+}
+
+/// Hash trees of new `Verity=hash` partitions without a prepared (minimized) image,
+/// computed over the data partition as written (spec §9.6).
+fn verity_hashes(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
+    let definitions = work.definitions;
+    let mut roots = Vec::new();
+    for row in plan.partitions.iter().filter(|p| p.is_new()) {
+        let Some(index) = row.definition else {
+            continue;
+        };
+        let Some(def) = definitions.get(index) else {
+            continue;
+        };
+        if def.verity != VerityMode::Hash {
+            continue;
+        }
+        if matches!(work.images.get(index), Some(Some(_))) {
+            // Minimize= built the tree already; it was copied in with the others.
+            continue;
+        }
+        let data_index = crate::verity::sibling(definitions, index, VerityMode::Data);
+        let Some(data) = plan
+            .partitions
+            .iter()
+            .find(|p| p.definition.is_some() && p.definition == data_index)
+        else {
+            continue;
+        };
+        let n = row.partno;
+        let params = crate::content::verity_params(def, work.settings, work.seed);
+        let copy_err = |source| ApplyError::Copy { partno: n, source };
+        let tree = crate::content::tree_from(&target.file, data.offset, data.new_size, &params)
+            .map_err(copy_err)?;
+        // Like upstream, the tree is built aside and then copied in, checking it fits.
+        tracing::info!("Syncing future partition {n} contents to disk.");
+        if tree.image.len() as u64 > row.new_size {
+            return Err(ApplyError::DoesNotFit {
+                partno: n,
+                size: tree.image.len() as u64,
+                room: row.new_size,
+            });
+        }
+        std::os::unix::fs::FileExt::write_all_at(&target.file, &tree.image, row.offset)
+            .map_err(copy_err)?;
+        target.file.sync_data().map_err(copy_err)?;
+        roots.push((index, tree.root_hash));
+    }
+    Ok(roots)
 }
 
 /// Announces new and grown partitions to the kernel one by one (BLKPG). Re-reading
@@ -249,7 +315,7 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
         let hint = def.file_name();
         let job = crate::content::job(
             def,
-            row.uuid,
+            row.fs_uuid_key.unwrap_or(row.uuid),
             &row.label,
             &hint,
             work.settings,

@@ -10,7 +10,7 @@ use tempfile::TempPath;
 
 use uuid::Uuid;
 
-use crate::config::{CopyBlocks, Definition, Minimize};
+use crate::config::{CopyBlocks, Definition, Minimize, VerityMode};
 use crate::fs::minimize::MinimizedImage;
 use crate::fs::{FormatJob, FsEnv, FsError};
 use crate::gpt_types::Designator;
@@ -175,13 +175,16 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
 }
 
 /// Builds the `Minimize=` images of new partitions into `sources` (indexed by
-/// definition; partitions with a `CopyBlocks=` source are never minimized).
+/// definition; partitions with a `CopyBlocks=` source are never minimized), then the
+/// hash trees of `Verity=hash` partitions with `Minimize=` from their data partition's
+/// image. Returns the root hashes found, indexed by (hash) definition.
 pub fn minimize_all(
     definitions: &[Definition],
     identities: &[Option<(Uuid, String)>],
     settings: &JobSettings,
+    seed: Uuid,
     sources: &mut [Option<BlockSource>],
-) -> Result<(), FsError> {
+) -> Result<Vec<Option<[u8; 32]>>, FsError> {
     let designators = designators(definitions);
     for ((def, identity), source) in definitions.iter().zip(identities).zip(sources.iter_mut()) {
         if let Some((uuid, label)) = identity
@@ -192,5 +195,89 @@ pub fn minimize_all(
             *source = Some(crate::fs::minimize::minimize(&job)?.into());
         }
     }
-    Ok(())
+    let mut roots = vec![None; definitions.len()];
+    for (i, def) in definitions.iter().enumerate() {
+        if def.verity != VerityMode::Hash
+            || def.minimize == Minimize::Off
+            || identities.get(i).is_none_or(Option::is_none)
+        {
+            continue;
+        }
+        let Some(data) = crate::verity::sibling(definitions, i, VerityMode::Data) else {
+            continue;
+        };
+        let Some(Some(image)) = sources.get(data) else {
+            continue;
+        };
+        let hint = def.file_name();
+        tracing::info!(
+            "Pre-populating verity hash data of partition {hint} to calculate minimal partition size"
+        );
+        let params = verity_params(def, settings, seed);
+        let io_err = |e| FsError::io(format!("Failed to format verity hash for {hint}"), e);
+        let tree =
+            tree_from_file(&image.path, image.offset, image.size, &params).map_err(io_err)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".#repart")
+            .rand_bytes(16)
+            .tempfile_in(&settings.env.tmp_dir)
+            .map_err(|e| FsError::io("Failed to generate temporary file path", e))?
+            .into_temp_path();
+        std::fs::write(&temp, &tree.image).map_err(io_err)?;
+        let size = tree.image.len() as u64;
+        tracing::info!(
+            "Minimal partition size of verity hash partition {hint} is {}",
+            crate::size::format_bytes(size)
+        );
+        let tracked = crate::cleanup::track(&temp);
+        sources[i] = Some(BlockSource {
+            path: temp.to_path_buf(),
+            size,
+            offset: 0,
+            minimized: true,
+            _temp: Some((temp, tracked)),
+        });
+        roots[i] = Some(tree.root_hash);
+    }
+    Ok(roots)
+}
+
+/// The tree parameters of `Verity=hash` definition `def` (block sizes default to the
+/// file-system sector size).
+pub fn verity_params(
+    def: &Definition,
+    settings: &JobSettings,
+    seed: Uuid,
+) -> crate::verity::Params {
+    crate::verity::Params::from_seed(
+        seed,
+        def.verity_data_block_size
+            .unwrap_or(settings.fs_sector_size),
+        def.verity_hash_block_size
+            .unwrap_or(settings.fs_sector_size),
+    )
+}
+
+/// Builds the hash tree over `size` bytes of `path` starting at `offset`.
+pub fn tree_from_file(
+    path: &Path,
+    offset: u64,
+    size: u64,
+    params: &crate::verity::Params,
+) -> std::io::Result<crate::verity::Tree> {
+    tree_from(&std::fs::File::open(path)?, offset, size, params)
+}
+
+/// Builds the hash tree over `size` bytes of `file` starting at `offset`.
+pub fn tree_from(
+    file: &std::fs::File,
+    offset: u64,
+    size: u64,
+    params: &crate::verity::Params,
+) -> std::io::Result<crate::verity::Tree> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file.try_clone()?;
+    file.seek(SeekFrom::Start(offset))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file.take(size));
+    crate::verity::build(params, reader, size / params.data_block_size)
 }

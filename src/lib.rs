@@ -32,3 +32,4 @@ pub mod plan;
 pub mod run;
 pub mod size;
 pub mod split;
+pub mod verity;

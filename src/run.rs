@@ -247,6 +247,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let mut definitions =
         crate::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
     definitions.extend(load_definitions(options, &sys)?);
+    for warning in
+        crate::verity::reserve_hash_sizes(&mut definitions, options.sector_size.unwrap_or(4096))
+    {
+        tracing::warn!("{warning}");
+    }
     let node = match options.node.clone() {
         Some(node) => node,
         None => {
@@ -301,6 +306,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         extend_table: !options.dry_run,
         copy_sizes: Vec::new(),
         minimized_sizes: Vec::new(),
+        root_hashes: Vec::new(),
     };
     if options.can_factory_reset {
         // Exit status only: 0 when a factory reset would remove something.
@@ -340,7 +346,9 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         &inputs.for_disk(&state),
         copy_source.as_deref(),
     )?;
-    content::minimize_all(&definitions, &identities, &settings, &mut images).map_err(fail)?;
+    inputs.root_hashes =
+        content::minimize_all(&definitions, &identities, &settings, seed, &mut images)
+            .map_err(fail)?;
     inputs.copy_sizes = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
     inputs.minimized_sizes = images
         .iter()
@@ -399,8 +407,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         images: &images,
         settings: &settings,
         options,
+        seed,
     };
-    write_changes(&plan, &work, &mut target)?;
+    for (hash_definition, root) in write_changes(&plan, &work, &mut target)? {
+        plan.set_root_hash(&definitions, hash_definition, &root);
+    }
     if options.split {
         let mut made = Vec::new();
         let result = crate::split::split(
@@ -421,6 +432,10 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     }
 
     match options.json {
+        // The late dump: the table again, now with the root hashes (spec §7.1).
+        JsonMode::Off if options.pretty != Some(false) && plan.has_root_hash() => {
+            print!("{}", output::text_table(&plan, &render));
+        }
         JsonMode::Off => {}
         JsonMode::Short => print!("{}", output::json(&plan, &render, false)),
         JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
@@ -474,6 +489,7 @@ struct Inputs<'a> {
     extend_table: bool,
     copy_sizes: Vec<Option<u64>>,
     minimized_sizes: Vec<Option<u64>>,
+    root_hashes: Vec<Option<[u8; 32]>>,
 }
 
 impl Inputs<'_> {
@@ -486,6 +502,7 @@ impl Inputs<'_> {
             copy_sizes: &self.copy_sizes,
             minimized_sizes: &self.minimized_sizes,
             extend_table: self.extend_table,
+            root_hashes: &self.root_hashes,
         }
     }
 }
@@ -545,20 +562,25 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_changes(plan: &Plan, work: &apply::Work, target: &mut Target) -> Result<(), Failure> {
+/// Writes the plan; returns the verity root hashes computed while writing.
+fn write_changes(
+    plan: &Plan,
+    work: &apply::Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, Failure> {
     let options = work.options;
     if !plan.has_changes() {
         tracing::info!("No changes.");
-        return Ok(());
+        return Ok(Vec::new());
     }
     if options.dry_run {
         tracing::info!("Refusing to repartition, please re-run with --dry-run=no.");
-        return Ok(());
+        return Ok(Vec::new());
     }
     tracing::info!("Applying changes to {}.", node_name(target));
-    apply::apply(plan, work, target).map_err(fail)?;
+    let roots = apply::apply(plan, work, target).map_err(fail)?;
     tracing::info!("All done.");
-    Ok(())
+    Ok(roots)
 }
 
 fn node_name(target: &Target) -> String {

@@ -275,6 +275,7 @@ fuzz_target!(|data: &[u8]| {
         copy_sizes: &copy_sizes,
         minimized_sizes: &minimized,
         extend_table,
+        root_hashes: &[],
     };
     let _ = minimal_disk_size(&input);
     let _ = identities(&input);

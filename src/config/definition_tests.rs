@@ -103,10 +103,19 @@ fn validation_messages_in_order() {
         refused(&o, &format!("{t}Format=squashfs\n")),
         at1("Cannot format squashfs filesystem without source files, refusing.")
     );
-    let crypt =
-        at1("libcryptsetup not found, Verity=/Encrypt= are not supported: Operation not supported");
-    assert_eq!(refused(&o, &format!("{t}Verity=data\n")), crypt);
-    assert_eq!(refused(&o, &format!("{t}Encrypt=tpm2\n")), crypt);
+    assert_eq!(
+        refused(&o, &format!("{t}Verity=signature\nVerityMatchKey=k\n")),
+        at1("Verity=signature is not supported yet: Operation not supported")
+    );
+    assert_eq!(
+        refused(&o, &format!("{t}Encrypt=tpm2\n")),
+        at1("Encrypt= is not supported yet: Operation not supported")
+    );
+    // Verity=data/hash need no external library.
+    assert_eq!(
+        refused(&o, &format!("{t}Verity=data\n")),
+        at1("VerityMatchKey= must be set if Verity=data.")
+    );
     assert_eq!(
         refused(&o, &format!("{t}VerityMatchKey=foo\n")),
         at1("VerityMatchKey= can only be set if Verity= is not \"off\".")

@@ -61,7 +61,8 @@ pub struct LoadOptions {
     pub have_private_key: bool,
     /// Whether `--certificate=` was given.
     pub have_certificate: bool,
-    /// Whether libcryptsetup is usable (Verity=/Encrypt= need it).
+    /// Whether LUKS2 and signing are usable (`Encrypt=`, `Verity=signature`);
+    /// `Verity=data`/`hash` are built in and need nothing.
     pub cryptsetup_available: bool,
     /// Whether the locale is UTF-8 (`→` vs `->` in the rounding NOTICE).
     pub utf8: bool,

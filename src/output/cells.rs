@@ -214,7 +214,7 @@ pub(crate) fn row_values(p: &PlannedPartition, opts: &RenderOptions, json: bool)
         Value::Num(p.new_padding),
         Value::Str(change_string(p.old_padding, p.new_padding, g.arrow)),
         Value::Str(p.activity().to_string()),
-        Value::Null,
+        p.roothash.clone().map_or(Value::Null, Value::Str),
         Value::Strv(
             p.dropins
                 .iter()

@@ -56,6 +56,8 @@ fn pp(
         init_uuid: false,
         init_label: false,
         split_path: None,
+        roothash: None,
+        fs_uuid_key: None,
     }
 }
 

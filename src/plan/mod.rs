@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
-use crate::config::{Definition, Diagnostic, Level, UuidSetting};
+use crate::config::{Definition, Diagnostic, Level, UuidSetting, VerityMode};
 use crate::disk::{DiskState, ExistingPartition, Label};
 use crate::gpt_types::PartitionType;
 use crate::size::{format_bytes, round_up};
@@ -60,6 +60,13 @@ pub struct PlannedPartition {
     pub init_label: bool,
     /// Split artifact written for this partition (`-` for none), once `--split` ran.
     pub split_path: Option<String>,
+    /// ROOTHASH of a verity partition: the hex root hash of its set, `TBD` until it
+    /// is computed; `None` for other partitions.
+    pub roothash: Option<String>,
+    /// The UUID file system (and LUKS) UUIDs derive from when it differs from `uuid`:
+    /// the derived UUID of a verity data/hash partition whose partition UUID comes
+    /// from the root hash.
+    pub fs_uuid_key: Option<Uuid>,
 }
 
 impl PlannedPartition {
@@ -124,6 +131,9 @@ pub struct PlanInput<'a> {
     pub minimized_sizes: &'a [Option<u64>],
     /// Move the end of an existing table to the end of the device (not in dry-run).
     pub extend_table: bool,
+    /// Per definition: the root hash of a `Verity=hash` definition's tree when it is
+    /// already known (computed by `Minimize=`).
+    pub root_hashes: &'a [Option<[u8; 32]>],
 }
 
 /// Why no plan could be made.
@@ -290,6 +300,35 @@ fn assign_uuids(slots: &mut [Slot], seed: Uuid, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// New verity data/hash partitions without `UUID=` take their UUIDs from the root
+/// hash: all-zero until it is known (spec §5.5). The derived UUID stays the key of
+/// the file system UUID (`identities`).
+fn assign_verity_uuids(slots: &mut [Slot], input: &PlanInput) {
+    for slot in slots.iter_mut() {
+        let (Some(def), Some(index)) = (slot.def, slot.definition) else {
+            continue;
+        };
+        if def.verity == VerityMode::Off {
+            continue;
+        }
+        let root = crate::verity::sibling(input.definitions, index, VerityMode::Hash)
+            .and_then(|h| input.root_hashes.get(h).copied().flatten());
+        slot.roothash = Some(root.map_or_else(|| "TBD".to_string(), |r| crate::verity::hex(&r)));
+        if slot.existing.is_some()
+            || def.uuid.is_some()
+            || !matches!(def.verity, VerityMode::Data | VerityMode::Hash)
+        {
+            continue;
+        }
+        slot.fs_uuid_key = Some(slot.uuid);
+        slot.uuid = match root.map(|r| crate::verity::uuids_from_root_hash(&r)) {
+            Some((data, _)) if def.verity == VerityMode::Data => data,
+            Some((_, hash)) => hash,
+            None => Uuid::nil(),
+        };
+    }
+}
+
 fn assign_labels(slots: &mut [Slot]) {
     for i in 0..slots.len() {
         let current = slots[i]
@@ -420,6 +459,7 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
     let layout = layout(input);
     let mut slots = build_slots(input, &layout.existing);
     assign_uuids(&mut slots, input.seed, &mut diags);
+    assign_verity_uuids(&mut slots, input);
     assign_labels(&mut slots);
 
     let (start, end) =
@@ -477,6 +517,48 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
 }
 
 impl Plan {
+    /// Records the root hash of the verity set whose hash partition is definition
+    /// `hash_definition`: the ROOTHASH of every member, and the UUIDs of new data/hash
+    /// partitions without `UUID=` (first/last 16 bytes of the root hash).
+    pub fn set_root_hash(
+        &mut self,
+        definitions: &[Definition],
+        hash_definition: usize,
+        root: &[u8; 32],
+    ) {
+        let (data_uuid, hash_uuid) = crate::verity::uuids_from_root_hash(root);
+        for row in &mut self.partitions {
+            let Some(index) = row.definition else {
+                continue;
+            };
+            let Some(def) = definitions.get(index) else {
+                continue;
+            };
+            if def.verity == VerityMode::Off
+                || crate::verity::sibling(definitions, index, VerityMode::Hash)
+                    != Some(hash_definition)
+            {
+                continue;
+            }
+            row.roothash = Some(crate::verity::hex(root));
+            if row.is_new() && def.uuid.is_none() {
+                match def.verity {
+                    VerityMode::Data => row.uuid = data_uuid,
+                    VerityMode::Hash => row.uuid = hash_uuid,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Whether some row shows a computed root hash (upstream prints the table again
+    /// after writing then).
+    pub fn has_root_hash(&self) -> bool {
+        self.partitions
+            .iter()
+            .any(|p| p.roothash.as_deref().is_some_and(|r| r != "TBD"))
+    }
+
     /// Whether applying would change anything (new or grown partitions, or a new table).
     ///
     /// Initializing an empty label or zero UUID alone is not a change (upstream quirk).

@@ -49,6 +49,10 @@ pub struct Slot<'a> {
     pub init_uuid: bool,
     /// Label initializes an empty one.
     pub init_label: bool,
+    /// ROOTHASH cell of a verity partition (hex or `TBD`).
+    pub roothash: Option<String>,
+    /// Key of the file system UUID when it differs from `uuid` (verity).
+    pub fs_uuid_key: Option<Uuid>,
 }
 
 impl<'a> Slot<'a> {
@@ -73,6 +77,8 @@ impl<'a> Slot<'a> {
             label: String::new(),
             init_uuid: false,
             init_label: false,
+            roothash: None,
+            fs_uuid_key: None,
         }
     }
 
@@ -163,6 +169,8 @@ impl<'a> Slot<'a> {
             init_uuid: self.init_uuid,
             init_label: self.init_label,
             split_path: None,
+            roothash: self.roothash.clone().filter(|_| def.is_some()),
+            fs_uuid_key: self.fs_uuid_key,
         }
     }
 }

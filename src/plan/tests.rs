@@ -43,6 +43,7 @@ fn input<'a>(defs: &'a [Definition], disk: &'a DiskState) -> PlanInput<'a> {
         seed: Uuid::parse_str(SEED).unwrap(),
         copy_sizes: &[],
         minimized_sizes: &[],
+        root_hashes: &[],
         extend_table: true,
     }
 }

@@ -35,7 +35,7 @@ CACHE=${REPART_ORACLE_CACHE:-/var/cache/repart-oracle}
 SUITE=${REPART_ORACLE_SUITE:-trixie}
 MIRROR=${REPART_ORACLE_MIRROR:-http://deb.debian.org/debian}
 MODE=${REPART_ORACLE_MODE:-chroot}
-PACKAGES=${REPART_ORACLE_PACKAGES:-systemd,systemd-repart,e2fsprogs,dosfstools,mtools,squashfs-tools,erofs-utils,btrfs-progs,xfsprogs,util-linux,fdisk}
+PACKAGES=${REPART_ORACLE_PACKAGES:-systemd,systemd-repart,e2fsprogs,dosfstools,mtools,squashfs-tools,erofs-utils,btrfs-progs,xfsprogs,util-linux,fdisk,libcryptsetup12}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 FORCE=0 CHECK=0
