@@ -68,23 +68,32 @@ pub fn located(path: &str, line: u32, message: &str) -> String {
 /// `known_keys` are the keys of `section`; other keys get the "Unknown key" warning
 /// unless they start with `X-`.
 pub fn parse(path: &str, content: &[u8], section: &str, known_keys: &[&str]) -> Parsed {
+    let content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
+    let lines = physical_lines(content);
+    // Sized once: files with thousands of CopyFiles= lines are common (NixOS).
     let mut state = State {
         path,
         section,
         known_keys,
         current: Current::None,
-        items: Vec::new(),
+        items: Vec::with_capacity(lines.len()),
     };
-    let content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
     let mut continuation: Option<Vec<u8>> = None;
     let mut line_no: u32 = 0;
-    for physical in physical_lines(content) {
+    for physical in lines {
         if physical.len() > LINE_MAX {
             return state.fail(line_no, None, "Line too long".to_string());
         }
         line_no = line_no.saturating_add(1);
         let trimmed = trim_start(physical);
         if matches!(trimmed.first(), Some(b'#' | b';')) {
+            continue;
+        }
+        if continuation.is_none() && !ends_with_odd_backslash(physical) {
+            // The common case: a complete line, parsed without copying it.
+            if let Err(fatal) = state.logical_line(line_no, physical) {
+                return state.finish(Some(fatal));
+            }
             continue;
         }
         let mut joined = match continuation.take() {
@@ -285,7 +294,7 @@ fn ends_with_odd_backslash(line: &[u8]) -> bool {
 /// Splits at `\n`, `\r\n`, `\r` and NUL like upstream's `read_line()`; a final
 /// unterminated line is returned too.
 fn physical_lines(content: &[u8]) -> Vec<&[u8]> {
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(content.iter().filter(|&&b| b == b'\n').count() + 1);
     let mut start = 0;
     let mut i = 0;
     while i < content.len() {
