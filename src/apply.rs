@@ -425,12 +425,25 @@ fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), Apply
 fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let n = row.partno;
-        wipe(target, row.offset, row.new_size)?;
+        let discard = options.discard && !plan.from_scratch;
+        // In an image file a punched hole reads as zeros: it wipes by itself, so the
+        // bytes are only written when the hole cannot be punched.
+        let punched = discard
+            && target.kind == TargetKind::RegularFile
+            && target.discard(row.offset, row.new_size)? == DiscardOutcome::Discarded;
+        if !punched {
+            wipe(target, row.offset, row.new_size)?;
+        }
         tracing::info!("Successfully wiped file system signatures from future partition {n}.");
-        if !options.discard || plan.from_scratch {
+        if !discard {
             continue;
         }
-        match target.discard(row.offset, row.new_size)? {
+        let outcome = if punched {
+            DiscardOutcome::Discarded
+        } else {
+            target.discard(row.offset, row.new_size)?
+        };
+        match outcome {
             DiscardOutcome::Discarded => {
                 tracing::info!("Successfully discarded data from future partition {n}.")
             }

@@ -259,10 +259,15 @@ impl Target {
     /// Writes `table` (see [`gpt::write_table`]) and fsyncs.
     pub fn write_table(&mut self, sector_size: u64, table: &NewTable) -> Result<(), DiskError> {
         let node = self.node.clone();
-        // Each copy is on stable storage before the next one is touched, so a crash
-        // or power cut leaves one valid copy of either the old or the new table.
+        // On a disk, each copy is on stable storage before the next one is touched,
+        // so a crash or power cut leaves one valid copy of either the old or the new
+        // table. An image file being built has no old data to protect: one sync at
+        // the end, like upstream.
+        let ordered = self.kind == TargetKind::BlockDevice;
         let mut barrier = |f: &mut fs::File, stage: gpt::WriteStage| {
-            f.sync_data().map_err(|e| os_err("sync", &node, e))?;
+            if ordered {
+                f.sync_data().map_err(|e| os_err("sync", &node, e))?;
+            }
             crate::fault::point(match stage {
                 gpt::WriteStage::BackupWritten => "gpt-backup",
                 gpt::WriteStage::PrimaryEntriesWritten => "gpt-primary-entries",
