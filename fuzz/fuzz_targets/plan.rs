@@ -282,6 +282,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok((plan, _)) = compute(&input) else {
         return;
     };
+    if std::env::var_os("FUZZ_DEBUG").is_some() {
+        eprintln!("{disk:#?}\nfrom_scratch={from_scratch} extend={extend_table}\ncopy={copy_sizes:?} min={minimized:?}\n{defs:#?}\n{plan:#?}");
+    }
 
     // Soundness of an accepted plan.
     let start = plan.first_lba * ss;

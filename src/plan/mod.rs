@@ -199,8 +199,12 @@ fn layout(input: &PlanInput) -> Layout {
     let fresh = geometry::fresh_usable_lbas(disk.total_bytes, disk.sector_size);
     match &disk.label {
         Label::Gpt(table) if !input.from_scratch => {
+            // Moving the end only ever grows the usable area (the table is never
+            // made to cover less than it did; found by fuzzing with inconsistent
+            // entry counts).
             let last_lba = if input.extend_table {
                 geometry::last_usable_lba(disk.total_bytes, disk.sector_size, table.entry_count)
+                    .max(table.last_lba)
             } else {
                 table.last_lba
             };

@@ -246,3 +246,27 @@ proptest! {
         }
     }
 }
+
+/// Fuzzing found: with `extend_table` and a header whose entry array is larger than
+/// what fits behind the device end, the recomputed end was smaller than the header's
+/// and new partitions were placed outside the usable area. The end never shrinks.
+#[test]
+fn extending_never_shrinks_the_usable_area() {
+    let table = ExistingTable {
+        disk_guid: Uuid::parse_str(SEED).unwrap(),
+        first_lba: 2048,
+        last_lba: 200_000,
+        entry_count: 60_000,
+        partitions: vec![],
+    };
+    let disk = DiskState {
+        sector_size: 512,
+        total_bytes: 200_034 * 512,
+        label: Label::Gpt(table),
+    };
+    let defs = vec![def("10-a.conf", generic())];
+    let (plan, _) = compute(&input(&defs, &disk)).unwrap();
+    assert_eq!(plan.last_lba, 200_000);
+    let p = &plan.partitions[0];
+    assert!(p.offset + p.new_size <= (plan.last_lba + 1) * 512);
+}
