@@ -4,7 +4,7 @@
 //!
 //! Global state by necessity: a signal can arrive anywhere, so the registry must be
 //! reachable without a handle. It is only touched through [`track`] guards and the
-//! signal thread started once by [`install`] in `main`.
+//! signal thread started once by [`install`] on the first registration.
 //!
 //! The target itself is never restored: until the partition table is written last,
 //! an interrupted run has only written into space the old table does not use.
@@ -19,8 +19,13 @@ static TRACKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 #[derive(Debug)]
 pub struct Tracked(PathBuf);
 
-/// Registers `path` (file or directory) for removal if the run is killed.
+static INSTALL: std::sync::Once = std::sync::Once::new();
+
+/// Registers `path` (file or directory) for removal if the run is killed. The first
+/// registration starts the signal thread: a run that never creates anything (a
+/// plan, a dry run) does not pay for it.
 pub fn track(path: &Path) -> Tracked {
+    INSTALL.call_once(install);
     if let Ok(mut list) = TRACKED.lock() {
         list.push(path.to_path_buf());
     }
@@ -67,11 +72,12 @@ fn is_tracked(path: &Path) -> bool {
         .is_ok_and(|list| list.iter().any(|p| p == path))
 }
 
-/// Blocks the terminating signals in this (the main) thread and every thread started
-/// later, and starts the thread that waits for them. Call before starting threads.
+/// Blocks the terminating signals in the calling thread and every thread started
+/// later, and starts the thread that waits for them. repart starts no other threads
+/// (mkfs tools are processes), so calling it from [`track`] is early enough.
 /// Child processes start with an empty signal mask (std resets it), so mkfs tools
 /// still die from signals as usual.
-pub fn install() {
+fn install() {
     // SAFETY: plain sigset manipulation on a local, then pthread_sigmask on the
     // calling thread; no pointers escape.
     let set = unsafe {

@@ -6,7 +6,6 @@ use clap::Parser;
 use repart::cli::Args;
 
 fn main() -> ExitCode {
-    repart::cleanup::install();
     repart::log::init(repart::log::level_from_env(
         std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref(),
     ));
