@@ -4,7 +4,7 @@
 //!
 //! Global state by necessity: a signal can arrive anywhere, so the registry must be
 //! reachable without a handle. It is only touched through [`track`] guards and the
-//! signal thread started once by [`install`] on the first registration.
+//! signal thread started once, on the first registration.
 //!
 //! The target itself is never restored: until the partition table is written last,
 //! an interrupted run has only written into space the old table does not use.
