@@ -10,7 +10,7 @@ use crate::cli::{EmptyMode, Options};
 use crate::config::{Definition, VerityMode};
 use crate::content::{BlockSource, JobSettings};
 use crate::disk::blockcopy::copy_sparse;
-use crate::disk::gpt::{NewEntry, NewTable};
+use crate::disk::gpt::{Extent, NewEntry, NewTable};
 use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
 use crate::fs::FsError;
 use crate::plan::flags::new_partition_attrs;
@@ -383,15 +383,19 @@ fn new_entry(
         Some(e) if !row.init_label => e.label.clone(),
         _ => row.label.clone(),
     };
-    NewEntry {
-        partno: row.partno,
-        type_uuid: row.partition_type.uuid,
-        uuid: row.uuid,
+    let extent = Extent {
+        offset: row.offset,
+        size: row.new_size,
+    };
+    NewEntry::from_extent(
+        row.partno,
+        row.partition_type.uuid,
+        row.uuid,
         label,
-        first_lba: row.offset / sector_size,
-        last_lba: (row.offset + row.new_size) / sector_size - 1,
-        attrs: row.attrs,
-    }
+        extent,
+        row.attrs,
+        sector_size,
+    )
 }
 
 /// Zeroes the first and last MiB of a range: where file system signatures live.

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
 use repart::config::{Definition, UuidSetting};
-use repart::disk::gpt::{NewEntry, NewTable, write_table};
+use repart::disk::gpt::{Extent, NewEntry, NewTable, write_table};
 use repart::disk::{DiskState, ExistingPartition, ExistingTable, Label};
 use repart::gpt_types::PartitionType;
 use repart::plan::{PlanInput, compute, identities, minimal_disk_size};
@@ -336,14 +336,20 @@ fuzz_target!(|data: &[u8]| {
         entries: plan
             .partitions
             .iter()
-            .map(|p| NewEntry {
-                partno: p.partno,
-                type_uuid: p.partition_type.uuid,
-                uuid: p.uuid,
-                label: p.label.clone(),
-                first_lba: p.offset / ss,
-                last_lba: (p.offset + p.new_size) / ss - 1,
-                attrs: p.attrs,
+            .map(|p| {
+                let extent = Extent {
+                    offset: p.offset,
+                    size: p.new_size,
+                };
+                NewEntry::from_extent(
+                    p.partno,
+                    p.partition_type.uuid,
+                    p.uuid,
+                    p.label.clone(),
+                    extent,
+                    p.attrs,
+                    ss,
+                )
             })
             .collect(),
     };

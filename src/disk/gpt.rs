@@ -589,7 +589,8 @@ pub use crate::plan::geometry::{
 
 mod write;
 pub use write::{
-    NewEntry, NewTable, WriteStage, extend_table, write_table, write_table_staged, zero_range,
+    Extent, NewEntry, NewTable, WriteStage, extend_table, write_table, write_table_staged,
+    zero_range,
 };
 
 #[cfg(test)]

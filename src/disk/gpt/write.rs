@@ -30,6 +30,40 @@ pub struct NewEntry {
     pub attrs: u64,
 }
 
+/// Where a partition is, in bytes (the planner's unit), for [`NewEntry::from_extent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// Byte offset of the first sector.
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl NewEntry {
+    /// An entry for a partition given in bytes: the sector range is derived once,
+    /// here, for every writer of a table.
+    pub fn from_extent(
+        partno: u32,
+        type_uuid: Uuid,
+        uuid: Uuid,
+        label: String,
+        extent: Extent,
+        attrs: u64,
+        sector_size: u64,
+    ) -> NewEntry {
+        let ss = sector_size.max(1);
+        NewEntry {
+            partno,
+            type_uuid,
+            uuid,
+            label,
+            first_lba: extent.offset / ss,
+            last_lba: (extent.offset + extent.size) / ss - 1,
+            attrs,
+        }
+    }
+}
+
 /// A complete table to be written by [`write_table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTable {
@@ -62,7 +96,6 @@ impl NewTable {
     /// partitions converted back to LBAs. Set `last_lba` (e.g. with
     /// [`last_usable_lba`]) if the device grew.
     pub fn from_existing(table: &ExistingTable, sector_size: u64) -> NewTable {
-        let ss = sector_size.max(1);
         NewTable {
             disk_guid: table.disk_guid,
             first_lba: table.first_lba,
@@ -71,14 +104,20 @@ impl NewTable {
             entries: table
                 .partitions
                 .iter()
-                .map(|p| NewEntry {
-                    partno: p.partno,
-                    type_uuid: p.type_uuid,
-                    uuid: p.uuid,
-                    label: p.label.clone(),
-                    first_lba: p.offset / ss,
-                    last_lba: (p.offset + p.size) / ss - 1,
-                    attrs: p.attrs,
+                .map(|p| {
+                    let extent = Extent {
+                        offset: p.offset,
+                        size: p.size,
+                    };
+                    NewEntry::from_extent(
+                        p.partno,
+                        p.type_uuid,
+                        p.uuid,
+                        p.label.clone(),
+                        extent,
+                        p.attrs,
+                        sector_size,
+                    )
                 })
                 .collect(),
         }
