@@ -204,6 +204,7 @@ fn table(b: &mut Bytes, total_sectors: u64, ss: u64) -> Option<ExistingTable> {
         last_lba: last,
         entry_count,
         partitions: parts,
+        backup_at_end: b.u8() & 1 == 0,
     })
 }
 

@@ -557,6 +557,7 @@ pub fn read_gpt<R: Read + Seek + ?Sized>(
         last_lba: header.last_usable_lba,
         entry_count: header.entry_count,
         partitions,
+        backup_at_end,
     };
     Ok(GptProbe::Gpt(GptInfo {
         table,

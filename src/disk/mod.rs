@@ -234,6 +234,10 @@ pub struct ExistingTable {
     pub entry_count: u32,
     /// Used entries in slot order.
     pub partitions: Vec<ExistingPartition>,
+    /// Whether the backup header sits on the last LBA. Only a table whose backup is
+    /// elsewhere (the device grew) gets its usable area moved to the end; a table that
+    /// ends early on purpose keeps its last usable LBA (libfdisk's rule).
+    pub backup_at_end: bool,
 }
 
 /// What kind of partition table the device carries.

@@ -199,10 +199,12 @@ fn layout(input: &PlanInput) -> Layout {
     let fresh = geometry::fresh_usable_lbas(disk.total_bytes, disk.sector_size);
     match &disk.label {
         Label::Gpt(table) if !input.from_scratch => {
-            // Moving the end only ever grows the usable area (the table is never
-            // made to cover less than it did; found by fuzzing with inconsistent
-            // entry counts).
-            let last_lba = if input.extend_table {
+            // Like libfdisk, only a table whose backup header is not on the last LBA
+            // (the device grew) is moved to the end; one that ends early on purpose
+            // keeps its end. Moving the end only ever grows the usable area (the
+            // table is never made to cover less than it did; found by fuzzing with
+            // inconsistent entry counts).
+            let last_lba = if input.extend_table && !table.backup_at_end {
                 geometry::last_usable_lba(disk.total_bytes, disk.sector_size, table.entry_count)
                     .max(table.last_lba)
             } else {
@@ -211,13 +213,8 @@ fn layout(input: &PlanInput) -> Layout {
             Layout {
                 first_lba: table.first_lba,
                 last_lba,
-                // An all-zero GUID is invalid; upstream fails to write it back
-                // ("Failed to set GPT disk label"), we give it the derived one.
-                disk_guid: if table.disk_guid.is_nil() {
-                    ids::disk_guid(input.seed)
-                } else {
-                    table.disk_guid
-                },
+                // An all-zero GUID never gets here: upstream (and so `run`) refuses it.
+                disk_guid: table.disk_guid,
                 entry_count: table.entry_count,
                 existing: table.partitions.clone(),
             }

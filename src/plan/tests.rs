@@ -129,6 +129,8 @@ fn first_boot_weights_match_upstream() {
                 attrs: 0,
             },
         ],
+        // The image grew by 10G: the backup header is no longer at the end.
+        backup_at_end: false,
     };
     let disk = DiskState {
         sector_size: 512,
@@ -258,6 +260,7 @@ fn extending_never_shrinks_the_usable_area() {
         last_lba: 200_000,
         entry_count: 60_000,
         partitions: vec![],
+        backup_at_end: false,
     };
     let disk = DiskState {
         sector_size: 512,
