@@ -82,12 +82,18 @@ pub fn apply(
     target: &mut Target,
 ) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
     let (definitions, options) = (work.definitions, work.options);
-    // Deferred partitions are planned and shown, but nothing of them is written.
-    let deferred = |row: &PlannedPartition| {
-        row.is_new() && options.defer_partitions.contains(&row.partition_type.uuid)
-    };
+    // Deferred partitions are planned and shown, but nothing of them is written: a new
+    // one is left out, an existing one keeps its entry as it was (size, UUID, label).
+    let deferred =
+        |row: &PlannedPartition| options.defer_partitions.contains(&row.partition_type.uuid);
     let mut plan = plan.clone();
-    plan.partitions.retain(|row| !deferred(row));
+    plan.partitions
+        .retain(|row| !(row.is_new() && deferred(row)));
+    for row in plan.partitions.iter_mut().filter(|row| deferred(row)) {
+        if let Some(current) = work.existing.iter().find(|e| e.partno == row.partno) {
+            leave_alone(row, current);
+        }
+    }
     let plan = &plan;
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
@@ -130,6 +136,15 @@ pub fn apply(
         tell_kernel(plan, target);
     }
     Ok(roots)
+}
+
+/// Makes an existing row write back the entry it has on disk.
+fn leave_alone(row: &mut PlannedPartition, current: &ExistingPartition) {
+    row.new_size = current.size;
+    row.uuid = current.uuid;
+    row.label = current.label.clone();
+    row.init_uuid = false;
+    row.init_label = false;
 }
 
 /// Hash trees of new `Verity=hash` partitions without a prepared (minimized) image,
