@@ -481,7 +481,8 @@ impl Options {
         }
         o.dry_run = match (o.empty, dry_run) {
             _ if o.can_factory_reset => true,
-            (EmptyMode::Create, None) => false,
+            // Upstream writes a created image even when a dry run is asked for.
+            (EmptyMode::Create, _) => false,
             (_, Some(d)) => d,
             (_, None) => true,
         };
@@ -626,6 +627,13 @@ mod tests {
         let o = resolve(&["--empty=create", "--size=auto", "i.raw"]).unwrap();
         assert!(!o.dry_run);
         assert_eq!(o.size, Some(SizeRequest::Auto));
+        // Upstream 257 writes the new image even when a dry run is asked for.
+        for args in [
+            ["--empty=create", "--dry-run=yes", "--size=1M", "i.raw"],
+            ["--dry-run=yes", "--empty=create", "--size=1M", "i.raw"],
+        ] {
+            assert!(!resolve(&args).unwrap().dry_run);
+        }
         assert_eq!(
             resolve(&["--empty=create", "i.raw"]).unwrap_err().message,
             "If --empty=create is specified, --size= must be specified, too."
