@@ -272,9 +272,9 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     };
 
     let create = options.empty == EmptyMode::Create;
-    // Growing the file with --size= happens even in dry-run mode, so it needs write access.
-    let writable =
-        !options.dry_run || create || matches!(options.size, Some(SizeRequest::Bytes(_)));
+    // Growing the file with --size= (a number or auto) happens even in dry-run mode,
+    // so it needs write access.
+    let writable = !options.dry_run || create || options.size.is_some();
     let open = TargetOptions {
         writable,
         create,
@@ -299,6 +299,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 
     let mut state = load_state(&mut target, options)?;
     let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
+    if !from_scratch && matches!(&state.label, Label::Gpt(t) if t.disk_guid.is_nil()) {
+        // Upstream replaces an all-zero disk GUID by a derived one, which libfdisk
+        // refuses; it fails cleanly, before anything else happens.
+        return Err(fail("Failed to set GPT disk label: Invalid argument"));
+    }
     let mut inputs = Inputs {
         definitions: &definitions,
         from_scratch,
@@ -587,6 +592,10 @@ fn node_name(target: &Target) -> String {
     target.node.display().to_string()
 }
 
+/// The sector size libfdisk assumes for an image file when the grown file's table is
+/// rewritten.
+const RESIZE_SECTOR_SIZE: u64 = 512;
+
 fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), Failure> {
     let name = node_name(target);
     if target.kind == TargetKind::BlockDevice {
@@ -627,15 +636,20 @@ fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), F
             "allocation"
         }
     );
-    // An existing GPT is rewritten at once so that it covers the new size.
-    let sector_size = match options.sector_size {
-        Some(s) => s,
-        None => target.default_sector_size().map_err(fail)?,
-    };
-    if let Ok(Label::Gpt(_)) = target.read_label(sector_size) {
-        let total = target.total_bytes;
-        crate::disk::gpt::extend_table(&mut target.file, total, sector_size).map_err(fail)?;
-        tracing::info!("Resized partition table.");
+    // An existing GPT is rewritten at once so that it covers the new size, even in a
+    // dry run. Upstream does this with libfdisk's default view of an image file,
+    // 512-byte sectors, whatever --sector-size= says: a GPT with larger sectors is
+    // then only a protective MBR, reported as resized but left as it is (and the
+    // dry-run plan does not get the new space).
+    match target.read_label(RESIZE_SECTOR_SIZE) {
+        Ok(Label::Gpt(_)) => {
+            let total = target.total_bytes;
+            crate::disk::gpt::extend_table(&mut target.file, total, RESIZE_SECTOR_SIZE)
+                .map_err(fail)?;
+            tracing::info!("Resized partition table.");
+        }
+        Ok(Label::Other) => tracing::info!("Resized partition table."),
+        Ok(Label::None) | Err(_) => {}
     }
     Ok(())
 }

@@ -127,11 +127,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "deliberate refusal: ours rejects overlapping entries on read; upstream prints the plan, wipes the future partition and fails writing",
     ),
     (
-        "zero-guid",
-        "",
-        "deliberate: upstream fails 'Failed to set GPT disk label: Invalid argument'; ours gives the table the disk GUID derived from the seed",
-    ),
-    (
         "odd-names",
         "",
         "limitation: a name with a lone UTF-16 surrogate is shown with U+FFFD; upstream prints the surrogate's raw (invalid UTF-8) bytes. The name bytes on disk are kept",
