@@ -7,6 +7,8 @@
 //!   devices (tests/fs.rs).
 //! * `crash` (with `--features fault-injection`): killed at every step of applying,
 //!   the disk keeps its data and a rerun completes.
+//! * `invariants`: dry runs leave the image's bytes alone, deferred and foreign
+//!   partitions keep their bytes and entries (with the oracle too when installed).
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -20,3 +22,4 @@ mod differential;
 mod fs;
 mod golden;
 mod hardening;
+mod invariants;
