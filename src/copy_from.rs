@@ -1,6 +1,7 @@
 //! `--copy-from=IMAGE` (spec §6.2): every partition of a GPT image becomes a synthetic
 //! definition that copies its bytes, keeping type, UUID, label, size, padding and
-//! attribute bits. These definitions come before the ones from files.
+//! attribute bits. These definitions come before the ones from files, the last image's
+//! first.
 
 use std::path::{Path, PathBuf};
 
@@ -26,13 +27,15 @@ pub enum CopyFromError {
     NoGpt(String),
 }
 
-/// The synthetic definitions for all `images`, in order.
+/// The synthetic definitions for all `images`: like upstream, each image's partitions
+/// (in their order) go before those of the images named earlier, so the last image's
+/// come first.
 pub fn definitions(
     images: &[PathBuf],
     filter: Option<&PartitionFilter>,
 ) -> Result<Vec<Definition>, CopyFromError> {
     let mut out = Vec::new();
-    for image in images {
+    for image in images.iter().rev() {
         out.extend(from_image(image, filter)?);
     }
     Ok(out)
