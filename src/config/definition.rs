@@ -279,6 +279,18 @@ fn definition_name(def: &Definition) -> String {
         .unwrap_or(name)
 }
 
+/// For every definition, the index of the definition its `SupplementFor=` names (the
+/// first other definition with that name; `cross_check` has refused a missing one).
+pub fn supplement_targets(defs: &[Definition]) -> Vec<Option<usize>> {
+    defs.iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let name = def.supplement_for.as_deref()?;
+            (0..defs.len()).find(|&j| j != i && definition_name(&defs[j]) == name)
+        })
+        .collect()
+}
+
 /// Checks verity siblings and `SupplementFor=` across all definitions (in order).
 pub fn cross_check(defs: &[Definition]) -> Result<(), ConfigError> {
     for def in defs.iter().filter(|d| d.verity != VerityMode::Off) {

@@ -2,6 +2,7 @@
 
 use crate::plan::Slot;
 use crate::plan::sizes::min_size_with_padding;
+use crate::plan::supplement;
 use crate::size::{round_down, round_up};
 
 /// A stretch of free space: after an existing partition, or at the front of the disk.
@@ -137,7 +138,8 @@ pub fn allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> Alloc
         }
     }
     for i in 0..slots.len() {
-        if slots[i].dropped || slots[i].is_foreign() {
+        // A merged supplement takes its space through its target.
+        if slots[i].dropped || slots[i].is_foreign() || supplement::is_suppressed(slots, i) {
             continue;
         }
         let required = min_size_with_padding(&slots[i], grain);

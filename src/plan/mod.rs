@@ -11,6 +11,7 @@ pub mod grow;
 pub mod ids;
 pub mod sizes;
 mod slot;
+pub mod supplement;
 #[cfg(test)]
 mod tests;
 
@@ -253,6 +254,8 @@ fn build_slots<'a>(input: &PlanInput<'a>, existing: &[ExistingPartition]) -> Vec
             None => slots.push(Slot::foreign(part.clone())),
         }
     }
+    let targets = crate::config::definition::supplement_targets(input.definitions);
+    supplement::link(&mut slots, &targets);
     slots
 }
 
@@ -354,11 +357,14 @@ fn assign_labels(slots: &mut [Slot]) {
     }
 }
 
-/// `--size=auto`: GPT metadata plus every partition's minimum with padding.
+/// `--size=auto`: GPT metadata plus every partition's minimum with padding (merged
+/// supplements count through their target).
 fn minimal_size(slots: &[Slot], grain: u64) -> u64 {
     slots
         .iter()
-        .filter(|s| !s.dropped)
+        .enumerate()
+        .filter(|&(i, s)| !s.dropped && !supplement::is_suppressed(slots, i))
+        .map(|(_, s)| s)
         .fold(round_up(geometry::GPT_METADATA_SIZE, 4096), |sum, s| {
             sum.saturating_add(sizes::min_size_with_padding(s, grain))
         })
@@ -381,7 +387,8 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
     let Some(highest) = highest.filter(|&p| p > 0) else {
         return false;
     };
-    for slot in slots.iter_mut() {
+    for i in 0..slots.len() {
+        let slot = &mut slots[i];
         if slot.dropped || slot.is_foreign() {
             continue;
         }
@@ -398,6 +405,7 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
                 ),
             });
             slot.foreignized = true;
+            supplement::unlink(slots, i);
         } else {
             diags.push(Diagnostic {
                 level: Level::Info,
@@ -408,6 +416,7 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
                 ),
             });
             slot.dropped = true;
+            supplement::release(slots, i);
         }
     }
     true
@@ -470,6 +479,9 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
         match alloc::allocate(&mut slots, &mut areas, grain) {
             alloc::Allocation::Fits => break,
             alloc::Allocation::DoesNotFit { largest, blocker } => {
+                if supplement::unmerge_and_allocate(&mut slots, &mut areas, grain) {
+                    break;
+                }
                 if !drop_by_priority(&mut slots, &mut diags) {
                     let shortfall = blocker.map(|(i, needed, available)| {
                         let slot = &slots[i];
@@ -494,6 +506,7 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
             }
         }
     }
+    supplement::finish(&mut slots, &mut diags);
     grow::grow(&mut slots, &areas, grain);
     grow::place(&mut slots, &areas, start, grain);
 

@@ -55,8 +55,28 @@ pub fn min_size(slot: &Slot, grain: u64) -> u64 {
     } else {
         DEFAULT_MIN_SIZE
     };
-    let smin = slot.size_min().unwrap_or(floor);
+    let smin = merged_size_min(slot).unwrap_or(floor);
     round_up(smin, grain).max(base)
+}
+
+/// `SizeMinBytes=` merged with a suppressed supplement's. Upstream compares with
+/// "unset" as the largest value, so a supplement without `SizeMinBytes=` unsets the
+/// partition's own (observed with 257.13: the floor applies then).
+fn merged_size_min(slot: &Slot) -> Option<u64> {
+    match slot.merged() {
+        Some(supplement) => supplement
+            .size_min
+            .map(|theirs| slot.size_min().map_or(theirs, |own| own.max(theirs))),
+        None => slot.size_min(),
+    }
+}
+
+/// The smaller of two optional upper bounds (unset = unbounded).
+fn min_bound(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// `max_size(p)`.
@@ -67,25 +87,29 @@ pub fn max_size(slot: &Slot, grain: u64) -> u64 {
     if def.verity == crate::config::VerityMode::Signature {
         return VERITY_SIG_SIZE;
     }
-    let mut sm = round_down(def.size_max.unwrap_or(u64::MAX), grain);
+    let size_max = min_bound(def.size_max, slot.merged().and_then(|d| d.size_max));
+    let mut sm = round_down(size_max.unwrap_or(u64::MAX), grain);
     if let Some(current) = slot.current_size() {
         sm = sm.max(current);
     }
     min_size(slot, grain).max(sm)
 }
 
-/// `PaddingMinBytes=` or 0.
+/// `PaddingMinBytes=` or 0. Merged with a suppressed supplement's, "unset" again counts
+/// as the largest value: unless both set it, the merged minimum is 0 (257.13).
 pub fn min_padding(slot: &Slot) -> u64 {
-    slot.active_definition()
-        .and_then(|d| d.padding_min)
-        .unwrap_or(0)
+    let own = slot.active_definition().and_then(|d| d.padding_min);
+    let merged = match slot.merged() {
+        Some(supplement) => own.zip(supplement.padding_min).map(|(a, b)| a.max(b)),
+        None => own,
+    };
+    merged.unwrap_or(0)
 }
 
-/// `PaddingMaxBytes=` or infinity.
+/// `PaddingMaxBytes=` or infinity (the smaller one with a suppressed supplement).
 pub fn max_padding(slot: &Slot) -> u64 {
-    slot.active_definition()
-        .and_then(|d| d.padding_max)
-        .unwrap_or(u64::MAX)
+    let own = slot.active_definition().and_then(|d| d.padding_max);
+    min_bound(own, slot.merged().and_then(|d| d.padding_max)).unwrap_or(u64::MAX)
 }
 
 /// Minimum size plus minimum padding, aligned so the partition end stays on the grain.

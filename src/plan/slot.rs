@@ -53,6 +53,11 @@ pub struct Slot<'a> {
     pub roothash: Option<String>,
     /// Key of the file system UUID when it differs from `uuid` (verity).
     pub fs_uuid_key: Option<Uuid>,
+    /// Slot of the partition this one supplements (`SupplementFor=`), while linked.
+    pub supplement_for: Option<usize>,
+    /// The supplement merged into this partition while it is suppressed: its slot and
+    /// definition (sizes, paddings and weights then merge with it, spec §5.7).
+    pub suppressing: Option<(usize, &'a Definition)>,
 }
 
 impl<'a> Slot<'a> {
@@ -79,6 +84,8 @@ impl<'a> Slot<'a> {
             init_label: false,
             roothash: None,
             fs_uuid_key: None,
+            supplement_for: None,
+            suppressing: None,
         }
     }
 
@@ -119,14 +126,24 @@ impl<'a> Slot<'a> {
         self.minimized.or(self.def.and_then(|d| d.size_min))
     }
 
-    /// `Weight=` (foreign partitions carry the default).
-    pub fn weight(&self) -> u32 {
-        self.active_definition().map_or(1000, |d| d.weight)
+    /// The supplement merged into this partition, if any.
+    pub fn merged(&self) -> Option<&'a Definition> {
+        self.suppressing.map(|(_, d)| d)
     }
 
-    /// `PaddingWeight=`.
+    /// `Weight=` (foreign partitions carry the default); a merged supplement's replaces
+    /// the partition's own.
+    pub fn weight(&self) -> u32 {
+        self.merged()
+            .or(self.active_definition())
+            .map_or(1000, |d| d.weight)
+    }
+
+    /// `PaddingWeight=`, a merged supplement's replacing the partition's own.
     pub fn padding_weight(&self) -> u32 {
-        self.active_definition().map_or(0, |d| d.padding_weight)
+        self.merged()
+            .or(self.active_definition())
+            .map_or(0, |d| d.padding_weight)
     }
 
     /// The row this slot becomes in the plan.
