@@ -165,15 +165,8 @@ pub fn finish(
         }
     }
     // 12.–16. Verity and encryption.
-    // Verity=data/hash are built in (src/verity.rs); LUKS2 and signing are not yet.
-    if def.encrypt != EncryptMode::Off && !opts.cryptsetup_available {
-        let message = "Encrypt= is not supported yet: Operation not supported";
-        return Err(refuse(&def, message));
-    }
-    if def.verity == VerityMode::Signature && !opts.cryptsetup_available {
-        let message = "Verity=signature is not supported yet: Operation not supported";
-        return Err(refuse(&def, message));
-    }
+    // Verity=data/hash are built in (src/verity.rs); LUKS2 and signing are not yet:
+    // `refuse_unsupported` refuses them once all of upstream's checks have passed.
     let verity = verity_name(def.verity);
     if def.verity != VerityMode::Off && def.verity_match_key.is_none() {
         return Err(refuse(
@@ -269,6 +262,26 @@ pub fn finish(
         def.format = Some(o.clone());
     }
     Ok(Some(def))
+}
+
+/// Refuses what this repart cannot do yet (`Encrypt=`, `Verity=signature`), after
+/// parsing and `cross_check`: upstream accepts both, so any other error in the
+/// definitions is the one upstream reports and must come first.
+pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
+    if opts.cryptsetup_available {
+        return Ok(());
+    }
+    for def in defs {
+        if def.encrypt != EncryptMode::Off {
+            let message = "Encrypt= is not supported yet: Operation not supported";
+            return Err(refuse(def, message));
+        }
+        if def.verity == VerityMode::Signature {
+            let message = "Verity=signature is not supported yet: Operation not supported";
+            return Err(refuse(def, message));
+        }
+    }
+    Ok(())
 }
 
 /// The name `SupplementFor=` refers to: the file name without `.conf`.

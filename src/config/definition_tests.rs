@@ -103,13 +103,22 @@ fn validation_messages_in_order() {
         refused(&o, &format!("{t}Format=squashfs\n")),
         at1("Cannot format squashfs filesystem without source files, refusing.")
     );
+    // Unsupported features are refused only after all of upstream's checks.
+    let unsupported = |text: &str| {
+        let d = def(&format!("{t}{text}"));
+        refuse_unsupported(&[d], &o).unwrap_err().message
+    };
     assert_eq!(
         refused(&o, &format!("{t}Verity=signature\nVerityMatchKey=k\n")),
-        at1("Verity=signature is not supported yet: Operation not supported")
+        at1("Verity signature partition requested but no private key provided (--private-key=).")
     );
     assert_eq!(
-        refused(&o, &format!("{t}Encrypt=tpm2\n")),
+        unsupported("Encrypt=tpm2\n"),
         at1("Encrypt= is not supported yet: Operation not supported")
+    );
+    assert_eq!(
+        refused(&o, &format!("{t}Encrypt=tpm2\nSupplementFor=foo\n")),
+        at1("SupplementFor= cannot be combined with CopyBlocks=/Encrypt=/Verity=")
     );
     // Verity=data/hash need no external library.
     assert_eq!(

@@ -224,6 +224,7 @@ pub fn load_definitions(
         }
     }
     definition::cross_check(&defs)?;
+    definition::refuse_unsupported(&defs, opts)?;
     Ok(defs)
 }
 

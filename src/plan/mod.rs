@@ -396,12 +396,13 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
         if def.priority < highest {
             continue;
         }
-        if let Some(existing) = &slot.existing {
+        if slot.existing.is_some() {
+            // Upstream names it by its current label, else the label it was given.
             diags.push(Diagnostic {
                 level: Level::Info,
                 message: format!(
                     "Can't grow existing partition {} of priority {}, ignoring.",
-                    existing.label, def.priority
+                    slot.label, def.priority
                 ),
             });
             slot.foreignized = true;
