@@ -75,7 +75,13 @@ fn state(slots: &[Slot]) -> Vec<bool> {
 /// creates as few supplements as possible. On success the slots keep the successful
 /// allocation; on failure every supplement is merged again as before.
 pub fn unmerge_and_allocate(slots: &mut [Slot], areas: &mut [FreeArea], grain: u64) -> bool {
-    unmerge(slots, areas, grain, &mut HashSet::new(), &mut HashSet::new())
+    unmerge(
+        slots,
+        areas,
+        grain,
+        &mut HashSet::new(),
+        &mut HashSet::new(),
+    )
 }
 
 /// `tried`: states whose allocation failed; `searched`: states whose whole subtree
@@ -118,7 +124,11 @@ pub fn finish(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) {
         let Some(target) = slots[i].supplement_for else {
             continue;
         };
-        let path = |s: &Slot| s.def.map(|d| d.path.display().to_string()).unwrap_or_default();
+        let path = |s: &Slot| {
+            s.def
+                .map(|d| d.path.display().to_string())
+                .unwrap_or_default()
+        };
         let (mine, theirs) = (path(&slots[i]), path(&slots[target]));
         let (level, message) = if is_suppressed(slots, i) {
             slots[i].dropped = true;
@@ -143,3 +153,7 @@ pub fn finish(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) {
         diags.push(Diagnostic { level, message });
     }
 }
+
+#[cfg(test)]
+#[path = "supplement_tests.rs"]
+mod tests;
