@@ -77,6 +77,7 @@ fn with_table(bytes: u64, parts: &[(&str, u64)]) -> DiskState {
         last_lba: bytes / 512 - 34,
         entry_count: 128,
         partitions,
+        backup_at_end: true,
     };
     DiskState {
         sector_size: 512,
