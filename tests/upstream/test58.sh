@@ -73,6 +73,9 @@ UNITS=$("$HERE/fetch-systemd-tests.sh")
 # removes its temp dirs in RETURN traps only) vanish and no other user's files are seen.
 WORK_PARENT=${REPART_UPSTREAM_CACHE:-/var/cache/repart-upstream}
 mkdir -p "$WORK_PARENT"
+case $(realpath -m -- "$WORK_PARENT")/ in
+    /tmp/*|/var/tmp/*) die "REPART_UPSTREAM_CACHE ($WORK_PARENT) must not be below /tmp or /var/tmp (each testcase gets its own)" ;;
+esac
 WORK=$(mktemp -d "$WORK_PARENT/run.XXXXXX")
 LOGS=${TEST58_LOGS:-$WORK/logs}
 mkdir -p "$LOGS"
@@ -218,5 +221,8 @@ if [ "$TABLE" = 1 ]; then
     echo "| testcase | oracle | repart | note |"
     echo "| --- | --- | --- | --- |"
     printf '%s\n' "${ROWS[@]}"
+fi
+if [ "${TEST58_ORACLE:-1}" != 0 ] && [ "$opass" = 0 ]; then
+    keep=1; die "the oracle passed no testcase: the runner or this machine is broken (logs in $LOGS)"
 fi
 [ "$bad" = 0 ]
