@@ -45,12 +45,14 @@ pub fn min_size(slot: &Slot, grain: u64) -> u64 {
         base = base.max(d);
     }
     // Observed in upstream 257: a read-only file system (built to its exact size at
-    // apply time) gets no 10 MiB floor, only the hard minimum.
-    let floor = if def
+    // apply time) and any member of a verity set get no 10 MiB floor, only the hard
+    // minimum: they could never take possession of the extra space. This holds for
+    // existing partitions too, so a minimized hash partition is not grown on re-runs.
+    let read_only = def
         .format
         .as_deref()
-        .is_some_and(crate::fstype::is_read_only)
-    {
+        .is_some_and(crate::fstype::is_read_only);
+    let floor = if read_only || def.verity != crate::config::VerityMode::Off {
         HARD_MIN_SIZE
     } else {
         DEFAULT_MIN_SIZE
