@@ -56,8 +56,9 @@ pub enum DiskError {
         /// What went wrong.
         source: Box<DiskError>,
     },
-    /// Opening the target failed.
-    #[error("Failed to open '{}': {}", .path.display(), strerror(.source))]
+    /// Opening the target failed (upstream's wording: it looks for the backing device
+    /// of a path that is neither a file nor a block device in the same step).
+    #[error("Failed to open file or determine backing device of {}: {}", .path.display(), strerror(.source))]
     Open {
         /// The path.
         path: PathBuf,

@@ -483,7 +483,7 @@ mod tests {
         .expect_err("missing");
         assert_eq!(
             err.to_string(),
-            "Failed to open '/nonexistent/x.raw': No such file or directory"
+            "Failed to open file or determine backing device of /nonexistent/x.raw: No such file or directory"
         );
     }
 
