@@ -520,7 +520,10 @@ fn write_tables(
     input: &PlanInput,
     base: Option<&Path>,
 ) -> Result<(), Failure> {
-    if let Some(path) = &options.generate_fstab {
+    // Relative paths are taken from the working directory, as upstream does (joining
+    // them to "/" wrote a relative --generate-fstab= to the host's root directory).
+    if let Some(path) = options.generate_fstab.as_deref().map(absolute) {
+        let path = &path;
         let uuids: Vec<Option<Uuid>> = plan::identities(input)
             .into_iter()
             .map(|i| i.map(|(uuid, _, _)| uuid))
@@ -545,7 +548,7 @@ fn write_tables(
             ),
         }
     }
-    if let Some(path) = &options.generate_crypttab {
+    if let Some(path) = options.generate_crypttab.as_deref().map(absolute) {
         // Encrypt= is not supported yet, so no partition can be eligible.
         tracing::info!(
             "EncryptedVolume= is not specified for any eligible partitions, not generating {}",
