@@ -183,6 +183,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
             if !p.discard {
                 push(&mut args, &["--nodiscard"]);
             }
+            let populated = dir.is_some();
             if let Some(d) = dir {
                 args.extend([OsString::from("-r"), d]);
             }
@@ -190,8 +191,12 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 args.push(format!("--sectorsize={}", p.sector_size.max(4096)).into());
             }
             args.push(node);
-            for subvolume in p.subvolumes {
-                args.extend([OsString::from("--subvol"), OsString::from(subvolume)]);
+            // Subvolumes are made from directories of the source tree: without one
+            // (nothing to populate) upstream passes none, and mkfs.btrfs would refuse them.
+            if populated {
+                for subvolume in p.subvolumes {
+                    args.extend([OsString::from("--subvol"), OsString::from(subvolume)]);
+                }
             }
         }
         "f2fs" => {
@@ -457,6 +462,16 @@ mod tests {
             s.push_str(&a.to_string_lossy());
         }
         s
+    }
+
+    #[test]
+    fn btrfs_subvolumes_only_with_a_source_tree() {
+        let subvolumes = ["/x".to_owned()];
+        let mut p = params("btrfs", RootArg::Dir(Path::new("/r")));
+        p.subvolumes = &subvolumes;
+        assert!(line(&command_line(&p)).ends_with("-r /r --sectorsize=4096 /var/tmp/node --subvol /x"));
+        p.root = RootArg::None;
+        assert!(line(&command_line(&p)).ends_with("--sectorsize=4096 /var/tmp/node"));
     }
 
     #[test]

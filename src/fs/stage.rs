@@ -6,6 +6,14 @@
 //! applied at the end, deepest first), so no source inode is ever modified. Entries are
 //! created in sorted order so tools that read the tree in directory order see the same
 //! order on every run.
+//!
+//! Directory times follow upstream's copy rules: a directory created by copying gets its
+//! source's times; one that already existed keeps its times while a tree is merged into
+//! it; adding an entry any other way (a file pair, an implicit parent, MakeDirectories=,
+//! MakeSymlinks=, a copied directory new at its target) stamps its parent with "now",
+//! which is `$SOURCE_DATE_EPOCH` when set (the file system tools clamp times to it, so
+//! upstream's images carry it too). Without `$SOURCE_DATE_EPOCH` such a parent keeps its
+//! earlier time where upstream's would be the build time (see KNOWN-DIFFERENCES).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -69,11 +77,22 @@ fn make_dirs_writable(path: &Path) {
     }
 }
 
-/// Final metadata of a directory we created or merged into.
+/// Final metadata of a directory we created or merged into (`None`: leave as it is).
 #[derive(Debug, Default, Clone, Copy)]
 struct DirMeta {
     mode: Option<u32>,
-    times: Option<(sys::Time, sys::Time)>,
+    atime: Option<sys::Time>,
+    mtime: Option<sys::Time>,
+}
+
+impl DirMeta {
+    fn with_times(mode: u32, atime: Option<sys::Time>, mtime: Option<sys::Time>) -> DirMeta {
+        DirMeta {
+            mode: Some(mode),
+            atime,
+            mtime,
+        }
+    }
 }
 
 struct Stager<'a> {
@@ -83,9 +102,13 @@ struct Stager<'a> {
     egid: u32,
     /// Directories whose mode/times are applied at the end.
     dirs: BTreeMap<PathBuf, DirMeta>,
-    /// Source inodes with several links: the pair that staged them and where.
+    /// Source inodes staged so far: the last pair that staged them and where. A pair
+    /// meeting an inode again links to its own copy (upstream keeps hard links inside one copied
+    /// tree); another pair gets a separate copy (upstream copies each pair on its own).
     links: HashMap<(u64, u64), (usize, PathBuf)>,
     pair: usize,
+    /// `$SOURCE_DATE_EPOCH`, the time of "now" for reproducible builds.
+    sde: Option<sys::Time>,
 }
 
 fn times_of(md: &fs::Metadata) -> (sys::Time, sys::Time) {
@@ -105,13 +128,11 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         dirs: BTreeMap::new(),
         links: HashMap::new(),
         pair: 0,
+        sde: job.env.source_date_epoch.map(|t| (t as i64, 0)),
     };
     let def = job.definition;
-    let sde = job.env.source_date_epoch.map(|t| (t as i64, 0));
-    let mut root_meta = DirMeta {
-        mode: Some(0o755 & !sys::umask()),
-        times: sde.map(|t| (t, t)),
-    };
+    let sde = s.sde;
+    let mut root_meta = DirMeta::with_times(0o755 & !sys::umask(), sde, sde);
     // The first directory copied to "/" provides the root's mode, xattrs and times.
     for (src, tgt) in &def.copy_files {
         if !tgt.trim_end_matches('/').is_empty() {
@@ -121,10 +142,8 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         match fs::metadata(&path) {
             Ok(md) if md.is_dir() => {
                 sys::copy_xattrs(&path, &s.root);
-                root_meta = DirMeta {
-                    mode: Some(md.mode() & 0o7777),
-                    times: Some(times_of(&md)),
-                };
+                let (atime, mtime) = times_of(&md);
+                root_meta = DirMeta::with_times(md.mode() & 0o7777, Some(atime), Some(mtime));
                 break;
             }
             Ok(_) => continue,
@@ -149,8 +168,11 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         std::os::unix::fs::symlink(target, &path).map_err(|e| {
             FsError::io(format!("Failed to create symlink at {link} to {target}"), e)
         })?;
-        if let Some((t, _)) = sde.map(|t| (t, t)) {
+        if let Some(t) = sde {
             let _ = sys::set_times(&path, t, t);
+        }
+        if let Some(parent) = path.parent() {
+            s.touch(parent);
         }
     }
     // Apply modes and times deepest first, so restrictive parent modes cannot get in the way
@@ -159,8 +181,8 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         if let Some(mode) = meta.mode {
             let _ = fs::set_permissions(path, fs::Permissions::from_mode(mode));
         }
-        if let Some((a, m)) = meta.times {
-            let _ = sys::set_times(path, a, m);
+        if meta.atime.is_some() || meta.mtime.is_some() {
+            let _ = sys::set_times_opt(path, meta.atime, meta.mtime);
         }
     }
     Ok(staging)
@@ -205,14 +227,20 @@ impl Stager<'_> {
         };
         if md.is_dir() {
             let target = tree::chase(Some(&self.root), tgt);
-            if !target.is_dir() {
+            let new_at_target = !target.is_dir();
+            if new_at_target {
                 let parent = Path::new(tgt)
                     .parent()
                     .and_then(Path::to_str)
                     .unwrap_or("/");
                 self.mkdir_p(parent)?;
             }
-            self.copy_dir(&path, &md, &target, &deny).map_err(copy_err)
+            self.copy_dir(&path, &md, &target, &deny)
+                .map_err(copy_err)?;
+            if new_at_target && let Some(parent) = target.parent() {
+                self.touch(parent);
+            }
+            Ok(())
         } else if md.is_file() {
             let file_name = Path::new(tgt).file_name();
             if tgt.ends_with('/') || file_name.is_none() {
@@ -235,10 +263,18 @@ impl Stager<'_> {
                 ));
             }
             // Upstream creates the file itself (owned by us) and copies mode, times and
-            // xattrs: a hard link is equivalent only if the owner is already ours.
+            // xattrs: a hard link is equivalent only if the owner is already ours, and only
+            // for the first use of the source inode (a second one must be another file).
             let ours = (md.uid(), md.gid()) == (self.euid, self.egid);
-            if !(ours && fs::hard_link(&path, &target).is_ok()) {
+            let key = (md.dev(), md.ino());
+            let first_use = !self.links.contains_key(&key);
+            if ours && first_use && fs::hard_link(&path, &target).is_ok() {
+                self.links.insert(key, (self.pair, target.clone()));
+            } else {
                 copy_file(&path, &md, &target).map_err(copy_err)?;
+            }
+            if let Some(parent) = target.parent() {
+                self.touch(parent);
             }
             Ok(())
         } else {
@@ -251,7 +287,7 @@ impl Stager<'_> {
     }
 
     /// `mkdir -p` inside the staging root: new directories get 0755 (minus umask), and
-    /// `$SOURCE_DATE_EPOCH` as their times if set.
+    /// `$SOURCE_DATE_EPOCH` as their times (and their parent's mtime) if set.
     fn mkdir_p(&mut self, dir: &str) -> Result<(), FsError> {
         let mut current = String::new();
         for comp in dir.split('/').filter(|c| !c.is_empty()) {
@@ -260,18 +296,11 @@ impl Stager<'_> {
             let path = tree::chase(Some(&self.root), &current);
             match fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => {
-                    let sde = self
-                        .job
-                        .env
-                        .source_date_epoch
-                        .map(|t| ((t as i64, 0), (t as i64, 0)));
-                    self.dirs.insert(
-                        path,
-                        DirMeta {
-                            mode: Some(0o755 & !sys::umask()),
-                            times: sde,
-                        },
-                    );
+                    if let Some(parent) = path.parent() {
+                        self.touch(parent);
+                    }
+                    let meta = DirMeta::with_times(0o755 & !sys::umask(), self.sde, self.sde);
+                    self.dirs.insert(path, meta);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
                 Err(e) => {
@@ -320,12 +349,21 @@ impl Stager<'_> {
                 }
             }
         }
-        let entry = self.dirs.entry(dst.to_path_buf()).or_default();
+        // A directory that existed keeps its times (upstream restores them after merging).
         if created {
-            entry.mode = Some(md.mode() & 0o7777);
+            let (atime, mtime) = times_of(md);
+            let meta = DirMeta::with_times(md.mode() & 0o7777, Some(atime), Some(mtime));
+            self.dirs.insert(dst.to_path_buf(), meta);
         }
-        entry.times = Some(times_of(md));
         Ok(())
+    }
+
+    /// An entry was added to `dir` outside a tree copy: its mtime becomes "now", i.e.
+    /// `$SOURCE_DATE_EPOCH` if set (else it keeps its time, see the module docs).
+    fn touch(&mut self, dir: &Path) {
+        if let Some(t) = self.sde {
+            self.dirs.entry(dir.to_path_buf()).or_default().mtime = Some(t);
+        }
     }
 
     /// Stages a non-directory, replacing what a previous pair put there.
@@ -337,21 +375,23 @@ impl Stager<'_> {
             fs::remove_file(dst)?;
         }
         let key = (md.dev(), md.ino());
-        let multi = md.nlink() > 1;
-        if let Some((pair, staged)) = self.links.get(&key).filter(|_| multi)
-            && *pair == self.pair
-            && fs::hard_link(staged, dst).is_ok()
-        {
-            return Ok(());
-        }
-        // A source inode already staged by an earlier pair must become a separate inode,
-        // as upstream copies each pair on its own.
-        let claimed = multi && self.links.get(&key).is_some_and(|(p, _)| *p != self.pair);
-        if claimed || fs::hard_link(src, dst).is_err() {
-            copy_leaf_data(src, md, dst)?;
-        }
-        if multi {
-            self.links.insert(key, (self.pair, dst.to_path_buf()));
+        match self.links.get(&key) {
+            // Upstream recreates hard links inside one copied tree, but not for symlinks.
+            Some((pair, staged)) if *pair == self.pair && !md.file_type().is_symlink() => {
+                if fs::hard_link(staged, dst).is_err() {
+                    copy_leaf_data(src, md, dst)?;
+                }
+            }
+            Some(_) => {
+                copy_leaf_data(src, md, dst)?;
+                self.links.insert(key, (self.pair, dst.to_path_buf()));
+            }
+            None => {
+                if fs::hard_link(src, dst).is_err() {
+                    copy_leaf_data(src, md, dst)?;
+                }
+                self.links.insert(key, (self.pair, dst.to_path_buf()));
+            }
         }
         Ok(())
     }
@@ -451,13 +491,59 @@ mod tests {
         let etc = fs::metadata(r.join("etc")).unwrap();
         assert_eq!(etc.mtime(), 1_700_000_000);
         assert_eq!(etc.mode() & 0o777, 0o755 & !sys::umask());
-        assert_eq!(
-            fs::metadata(&r).unwrap().mtime(),
-            fs::metadata(s.join("tree")).unwrap().mtime()
-        );
+        // The root took the tree's times, then got new entries outside the tree copy
+        // (/etc, /var, /link): "now", i.e. SOURCE_DATE_EPOCH.
+        assert_eq!(fs::metadata(&r).unwrap().mtime(), 1_700_000_000);
         drop(staging);
         assert!(!r.exists());
         assert!(s.join("tree/sub/file").exists());
+    }
+
+    #[test]
+    fn merged_dirs_keep_times_and_pairs_get_own_inodes() {
+        let src = tempfile::tempdir().unwrap();
+        let s = src.path();
+        for dir in ["a/sub", "b/sub"] {
+            fs::create_dir_all(s.join(dir)).unwrap();
+        }
+        fs::write(s.join("a/sub/x"), b"x").unwrap();
+        fs::write(s.join("b/sub/y"), b"y").unwrap();
+        fs::write(s.join("f"), b"f").unwrap();
+        fs::hard_link(s.join("a/sub/x"), s.join("a/x2")).unwrap();
+        sys::set_times(&s.join("a/sub"), (1_000, 0), (1_000, 0)).unwrap();
+        sys::set_times(&s.join("b/sub"), (2_000, 0), (2_000, 0)).unwrap();
+        sys::set_times(&s.join("a"), (3_000, 0), (3_000, 0)).unwrap();
+        sys::set_times(&s.join("b"), (4_000, 0), (4_000, 0)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let env = FsEnv {
+            tmp_dir: tmp.path().to_path_buf(),
+            source_date_epoch: Some(1_700_000_000),
+            ..FsEnv::default()
+        };
+        let mut d = definition();
+        d.copy_files = vec![
+            ("/a".into(), "/".into()),
+            ("/b".into(), "/".into()),
+            ("/a".into(), "/again".into()),
+            ("/f".into(), "/f1".into()),
+            ("/f".into(), "/f2".into()),
+        ];
+        let mut job = FormatJob::new(&d, "l", uuid::Uuid::nil(), &env, "10-a.conf");
+        job.copy_source = Some(s);
+        let staging = build(&job).unwrap();
+        let r = staging.path();
+        let md = |p: &str| fs::symlink_metadata(r.join(p)).unwrap();
+        // /sub was created by the first pair and merged by the second: first pair's times.
+        assert_eq!(md("sub").mtime(), 1_000);
+        assert!(r.join("sub/y").exists());
+        // The root got /again (a new directory at its target) and the files: "now".
+        assert_eq!(md(".").mtime(), 1_700_000_000);
+        assert_eq!(md("again").mtime(), 3_000);
+        // Hard links within a pair are kept, across pairs and file pairs they are not.
+        assert_eq!(md("x2").ino(), md("sub/x").ino());
+        assert_ne!(md("again/sub/x").ino(), md("sub/x").ino());
+        assert_eq!(md("again/x2").ino(), md("again/sub/x").ino());
+        assert_ne!(md("f1").ino(), md("f2").ino());
     }
 
     #[test]

@@ -16,17 +16,23 @@ pub type Time = (i64, i64);
 
 /// Sets atime and mtime of `path` without following a final symlink.
 pub fn set_times(path: &Path, atime: Time, mtime: Time) -> io::Result<()> {
+    set_times_opt(path, Some(atime), Some(mtime))
+}
+
+/// Like [`set_times`], leaving a `None` timestamp as it is (`UTIME_OMIT`).
+pub fn set_times_opt(path: &Path, atime: Option<Time>, mtime: Option<Time>) -> io::Result<()> {
     let c = cpath(path)?;
-    let ts = [
-        libc::timespec {
-            tv_sec: atime.0 as libc::time_t,
-            tv_nsec: atime.1 as libc::c_long,
+    let spec = |t: Option<Time>| match t {
+        Some((sec, nsec)) => libc::timespec {
+            tv_sec: sec as libc::time_t,
+            tv_nsec: nsec as libc::c_long,
         },
-        libc::timespec {
-            tv_sec: mtime.0 as libc::time_t,
-            tv_nsec: mtime.1 as libc::c_long,
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
         },
-    ];
+    };
+    let ts = [spec(atime), spec(mtime)];
     // SAFETY: `c` is a valid NUL-terminated string and `ts` points to two timespecs.
     let r = unsafe {
         libc::utimensat(

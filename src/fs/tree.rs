@@ -222,12 +222,13 @@ pub fn chase(root: Option<&Path>, path: &str) -> PathBuf {
     done.iter().fold(root.to_path_buf(), |p, c| p.join(c))
 }
 
-/// Resolves the rules to inodes; paths that do not exist are ignored.
+/// Resolves the rules to inodes; paths that do not exist are ignored. The first rule for
+/// an inode wins, as upstream's (`ExcludeFiles=/x /x/` excludes `/x` itself).
 pub fn resolve_denylist(rules: &[DenyRule], copy_source: Option<&Path>) -> DenyMap {
     let mut map = DenyMap::new();
     for rule in rules {
         if let Ok(md) = std::fs::metadata(chase(copy_source, &rule.path)) {
-            map.insert((md.dev(), md.ino()), rule.kind);
+            map.entry((md.dev(), md.ino())).or_insert(rule.kind);
         }
     }
     map
@@ -359,6 +360,10 @@ fn walk_is_clean(
         None => {}
     }
     if !md.is_dir() {
+        // Upstream copies a hard-linked symlink once per name; the tools would keep the link.
+        if md.nlink() > 1 && md.file_type().is_symlink() {
+            return false;
+        }
         if md.nlink() > 1 && *seen.entry(key).or_insert(pair) != pair {
             return false;
         }
@@ -440,6 +445,22 @@ mod tests {
                 kind: Deny::Inode
             }
         );
+    }
+
+    #[test]
+    fn first_rule_for_an_inode_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("x")).unwrap();
+        let md = std::fs::metadata(dir.path().join("x")).unwrap();
+        let rule = |path: &str, kind| DenyRule {
+            path: path.into(),
+            kind,
+        };
+        for (first, second) in [(Deny::Inode, Deny::Contents), (Deny::Contents, Deny::Inode)] {
+            let rules = [rule("/x", first), rule("/x/", second)];
+            let map = resolve_denylist(&rules, Some(dir.path()));
+            assert_eq!(map.get(&(md.dev(), md.ino())), Some(&first));
+        }
     }
 
     #[test]

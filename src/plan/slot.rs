@@ -121,9 +121,14 @@ impl<'a> Slot<'a> {
         self.existing.as_ref().map(|e| e.size)
     }
 
-    /// `SizeMinBytes=`, replaced by the Minimize= result.
+    /// `SizeMinBytes=`, or the Minimize= result without it: a minimized partition gets no
+    /// default floor, but `SizeMinBytes=` still is one (observed in upstream 257).
     pub fn size_min(&self) -> Option<u64> {
-        self.minimized.or(self.def.and_then(|d| d.size_min))
+        let configured = self.def.and_then(|d| d.size_min);
+        match (self.minimized, configured) {
+            (Some(m), Some(c)) => Some(m.max(c)),
+            (m, c) => m.or(c),
+        }
     }
 
     /// The supplement merged into this partition, if any.
