@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use crate::cli::{EmptyMode, Options};
 use crate::config::{Definition, VerityMode};
-use crate::content::{BlockSource, JobSettings};
-use crate::disk::blockcopy::copy_sparse;
+use crate::content::{BlockSource, JobSettings, SourceKind};
+use crate::disk::blockcopy::{copy_sparse, copy_stream};
 use crate::disk::gpt::{Extent, NewEntry, NewTable};
 use crate::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
 use crate::fs::FsError;
@@ -253,6 +253,18 @@ fn copy_in(
     Ok(())
 }
 
+/// Reads a character device into the partition at `row` until it is full (or the device
+/// ends).
+fn stream_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result<(), ApplyError> {
+    let copy_err = |source| ApplyError::Copy {
+        partno: row.partno,
+        source,
+    };
+    let src = File::open(path).map_err(copy_err)?;
+    copy_stream(&src, row.new_size, &target.file, row.offset).map_err(copy_err)?;
+    Ok(())
+}
+
 /// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first.
 fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
@@ -268,12 +280,19 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
         } else {
             String::new()
         };
+        // A stream (character device) fills the whole partition, as upstream's.
+        let stream = image.kind == SourceKind::Stream;
+        let size = if stream { row.new_size } else { image.size };
         tracing::info!(
             "Copying in '{}'{at} ({}) on block level into future partition {n}.",
             path.display(),
-            format_bytes(image.size)
+            format_bytes(size)
         );
-        copy_in(&path, image.offset, image.size, row, target)?;
+        if stream {
+            stream_in(&path, row, target)?;
+        } else {
+            copy_in(&path, image.offset, size, row, target)?;
+        }
         tracing::info!(
             "Copying in of '{}' on block level completed.",
             path.display()
@@ -286,7 +305,7 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
         let elapsed = started.elapsed();
         // Upstream adds the rate once the copy took long enough to measure it.
         let rate = if elapsed.as_millis() > 250 {
-            let per_second = (u128::from(image.size) * 1000 / elapsed.as_millis().max(1)) as u64;
+            let per_second = (u128::from(size) * 1000 / elapsed.as_millis().max(1)) as u64;
             format!(" ({}/s)", format_bytes(per_second))
         } else {
             String::new()

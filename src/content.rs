@@ -65,19 +65,44 @@ pub fn wants_minimize(def: &Definition) -> bool {
         && def.copy_blocks.is_none()
 }
 
+/// What a [`BlockSource`] is, which decides how it sizes its partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A `CopyBlocks=` image file, block device or `--copy-from=` region: its size is
+    /// the least the partition must hold.
+    Fixed,
+    /// A `Minimize=` image: its size also replaces the default minimum size.
+    Minimized,
+    /// A `CopyBlocks=` character device (`/dev/urandom`, `/dev/zero`): no size of its
+    /// own; as upstream, it is read until the partition is full (or it ends).
+    Stream,
+}
+
 /// Bytes to copy into a new partition on block level.
 #[derive(Debug)]
 pub struct BlockSource {
     /// Where the bytes come from.
     pub path: PathBuf,
-    /// How many bytes.
+    /// How many bytes (not used for a [`SourceKind::Stream`], which has no size).
     pub size: u64,
     /// Where in `path` the bytes start.
     pub offset: u64,
-    /// Whether this is a `Minimize=` image (its size is the partition's minimum).
-    pub minimized: bool,
+    /// Fixed, minimized or stream.
+    pub kind: SourceKind,
     /// Keeps a temporary image alive until it was copied.
     _temp: Option<(TempPath, crate::cleanup::Tracked)>,
+}
+
+impl BlockSource {
+    /// The bytes the partition must hold at least (`None` for a stream).
+    pub fn planned_size(&self) -> Option<u64> {
+        (self.kind != SourceKind::Stream).then_some(self.size)
+    }
+
+    /// The size of a `Minimize=` image, if this is one.
+    pub fn minimized_size(&self) -> Option<u64> {
+        (self.kind == SourceKind::Minimized).then_some(self.size)
+    }
 }
 
 impl From<MinimizedImage> for BlockSource {
@@ -86,7 +111,7 @@ impl From<MinimizedImage> for BlockSource {
             path: image.file.to_path_buf(),
             size: image.size,
             offset: 0,
-            minimized: true,
+            kind: SourceKind::Minimized,
             _temp: Some((image.file, image.tracked)),
         }
     }
@@ -110,6 +135,11 @@ pub enum SourceError {
     /// A kind of source this build cannot copy from yet.
     #[error("{0}")]
     Unsupported(String),
+    /// A fifo or socket (upstream's refusal).
+    #[error(
+        "Specified path to copy blocks from '{0}' is not a regular file, block device or directory, refusing."
+    )]
+    WrongKind(String),
 }
 
 /// Opens the `CopyBlocks=` sources of new partitions (paths resolve under `root`).
@@ -126,7 +156,7 @@ pub fn open_copy_blocks(
                 path: path.clone(),
                 size: *size,
                 offset: *offset,
-                minimized: false,
+                kind: SourceKind::Fixed,
                 _temp: None,
             }),
             (Some(CopyBlocks::Auto), Some(_)) => {
@@ -151,16 +181,31 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
         path: path.to_string(),
         reason: crate::disk::strerror(&e),
     };
+    // Look before opening: opening a fifo would wait for a writer.
+    let kind = std::fs::metadata(&full).map_err(open_err)?.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        return Err(SourceError::WrongKind(path.to_string()));
+    }
+    if kind.is_dir() {
+        return Err(SourceError::Unsupported(format!(
+            "CopyBlocks= source '{path}' is a directory; copying the block device backing it is not supported by this build yet."
+        )));
+    }
     let file = std::fs::File::open(&full).map_err(open_err)?;
     let meta = file.metadata().map_err(open_err)?;
+    if meta.file_type().is_char_device() {
+        return Ok(BlockSource {
+            path: full,
+            size: 0,
+            offset: 0,
+            kind: SourceKind::Stream,
+            _temp: None,
+        });
+    }
     let size = if meta.file_type().is_block_device() {
         crate::disk::blockdev::size_bytes(&file).map_err(open_err)?
-    } else if meta.is_file() {
-        meta.len()
     } else {
-        return Err(SourceError::Unsupported(format!(
-            "CopyBlocks= source '{path}' is neither a regular file nor a block device; not supported by this build yet."
-        )));
+        meta.len()
     };
     if size == 0 || size % 512 != 0 {
         return Err(SourceError::Unaligned(path.to_string()));
@@ -169,7 +214,7 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
         path: full,
         size,
         offset: 0,
-        minimized: false,
+        kind: SourceKind::Fixed,
         _temp: None,
     })
 }
@@ -234,7 +279,7 @@ pub fn minimize_all(
             path: temp.to_path_buf(),
             size,
             offset: 0,
-            minimized: true,
+            kind: SourceKind::Minimized,
             _temp: Some((temp, tracked)),
         });
         roots[i] = Some(tree.root_hash);

@@ -354,10 +354,13 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     inputs.root_hashes =
         content::minimize_all(&definitions, &identities, &settings, seed, &mut images)
             .map_err(fail)?;
-    inputs.copy_sizes = images.iter().map(|i| i.as_ref().map(|m| m.size)).collect();
+    inputs.copy_sizes = images
+        .iter()
+        .map(|i| i.as_ref().and_then(|m| m.planned_size()))
+        .collect();
     inputs.minimized_sizes = images
         .iter()
-        .map(|i| i.as_ref().filter(|m| m.minimized).map(|m| m.size))
+        .map(|i| i.as_ref().and_then(|m| m.minimized_size()))
         .collect();
 
     if options.size == Some(SizeRequest::Auto) {

@@ -10,8 +10,10 @@
 //!   `--offline=no` and with the default, and give the same image as
 //!   `--offline=yes` outside the namespace. Needs root and unshare (skipped
 //!   otherwise, unless REPART_REQUIRE_ORACLE=1).
+//! * `fs_copy_blocks_streams`: what `CopyBlocks=` from /dev/urandom, /dev/zero and
+//!   /dev/null writes (the golden fs-copyblocks-stream cannot compare random bytes).
 //!
-//! Both use the oracle's mkfs tools first on PATH (`REPART_FS_TOOLS`, see
+//! The first two use the oracle's mkfs tools first on PATH (`REPART_FS_TOOLS`, see
 //! tests/common.rs) and are skipped when those are missing (unless
 //! `REPART_REQUIRE_ORACLE=1`).
 
@@ -283,4 +285,68 @@ fn fs_no_loop_devices() {
             got
         );
     }
+}
+
+/// The partitions of `image` as (offset, size) in bytes, from `sfdisk -d`.
+fn partitions(image: &Path, cwd: &Path) -> Vec<(u64, u64)> {
+    let dump = String::from_utf8_lossy(&sfdisk_dump(image, cwd)).into_owned();
+    let field = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(key).nth(1)?;
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    dump.lines()
+        .filter_map(|l| Some((field(l, "start=")? * 512, field(l, "size=")? * 512)))
+        .collect()
+}
+
+/// `CopyBlocks=` from character devices (testdata/golden/fs-copyblocks-stream, whose
+/// golden cannot compare the random contents): /dev/urandom fills its whole partition,
+/// /dev/zero writes zeros over old data, /dev/null (EOF at once) writes nothing. The
+/// image starts out filled with 0xaa so that every written byte shows.
+#[test]
+fn fs_copy_blocks_streams() {
+    let repart = repart_under_test();
+    let t = TempDir::new("repart-streams");
+    let case = manifest_dir().join("testdata/golden/fs-copyblocks-stream");
+    copy_tree(&case.join("repart.d"), &t.path.join("repart.d")).unwrap();
+    let image = t.path.join("img.raw");
+    std::fs::write(&image, vec![0xaa; 64 << 20]).unwrap();
+    let args: Vec<OsString> = [
+        "--definitions=repart.d",
+        "--empty=allow",
+        "--discard=no",
+        &format!("--seed={SEED}"),
+        "--dry-run=no",
+        "img.raw",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    let env = vec![("PATH".to_string(), base_path())];
+    let o = run(&repart, &args, &t.path, &env, Duration::from_secs(120));
+    assert_eq!(o.status, 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let parts = partitions(&image, &t.path);
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    let data = std::fs::read(&image).unwrap();
+    let bytes = |(offset, size): (u64, u64)| &data[offset as usize..(offset + size) as usize];
+    let random = bytes(parts[0]);
+    for mib in random.chunks(1 << 20) {
+        let aa = mib.iter().filter(|&&b| b == 0xaa).count();
+        assert!(
+            aa < 32 << 10,
+            "/dev/urandom left old data: {aa} bytes 0xaa in a MiB"
+        );
+    }
+    assert!(bytes(parts[1]).iter().all(|&b| b == 0), "/dev/zero");
+    // The first and last MiB of a new partition are wiped (zeroed) before the copy.
+    let null = bytes(parts[2]);
+    let middle = &null[1 << 20..null.len() - (1 << 20)];
+    assert!(
+        middle.iter().all(|&b| b == 0xaa),
+        "/dev/null wrote something"
+    );
 }

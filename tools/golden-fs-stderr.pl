@@ -5,7 +5,9 @@
 #
 # Rules (in this order):
 #  1. Progress output of block copies ("\rSRC → DST 1M/32M   3%\r", upstream
-#     prints it even when stderr is not a tty) and all carriage returns are removed.
+#     prints it even when stderr is not a tty), the line clearing after it
+#     ("\r<spaces>\r", printed alone when nothing was copied, e.g. from /dev/null)
+#     and all carriage returns are removed.
 #  2. Output of the mkfs tools is dropped: every line after "Ready to populate
 #     <fs> filesystem." or "Formatting future partition N." up to (excluding) the
 #     next line that repart itself prints at the end of formatting ("... successfully
@@ -31,6 +33,7 @@ while (my $l = <STDIN>) {
     # 1. progress segments (possibly several on one line, before a real message)
     $l =~ s/\S+ \xe2\x86\x92 \S+ [0-9.]+[KMGTPE]?B?\/[0-9.]+[KMGTPE]?B? +[0-9]+%\s*//g;
     $l =~ s/\S+ -> \S+ [0-9.]+[KMGTPE]?B?\/[0-9.]+[KMGTPE]?B? +[0-9]+%\s*//g;
+    $l =~ s/\r +\r//g;   # the line clearing after progress (alone when nothing was read)
     $l =~ s/\r//g;
     next if $l eq '';
     next if $l =~ /^reference-repart: warning: /;

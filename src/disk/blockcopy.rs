@@ -27,6 +27,29 @@ pub fn copy_sparse(src: &File, from: u64, len: u64, dst: &File, offset: u64) -> 
     Ok(copied)
 }
 
+/// Copies from a character device (`/dev/urandom`, `/dev/zero`, ...) into `dst` at
+/// `offset` until `len` bytes are written or the device reports end of file (`/dev/null`).
+/// Every byte read is written: a stream has no holes to skip. Returns bytes copied.
+pub fn copy_stream(src: &File, len: u64, dst: &File, offset: u64) -> io::Result<u64> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let mut src = src;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut copied = 0u64;
+    while copied < len {
+        let want = usize::try_from((len - copied).min(1 << 20)).unwrap_or(1 << 20);
+        let n = match src.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        dst.write_all_at(&buf[..n], offset + copied)?;
+        copied += n as u64;
+    }
+    Ok(copied)
+}
+
 /// `lseek` with SEEK_DATA/SEEK_HOLE; `None` when there is no more data (ENXIO).
 fn seek(file: &File, from: u64, whence: libc::c_int) -> io::Result<Option<u64>> {
     let from =
@@ -106,6 +129,23 @@ fn to_off(v: u64) -> io::Result<libc::off64_t> {
 mod tests {
     use super::*;
     use std::io::{Read, Seek, SeekFrom, Write};
+
+    #[test]
+    fn streams_stop_at_the_length_or_at_eof() {
+        let zero = File::open("/dev/zero").unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        dst.set_len(8192).unwrap();
+        use std::os::unix::fs::FileExt;
+        dst.write_all_at(&[0xaa; 8192], 0).unwrap();
+        assert_eq!(copy_stream(&zero, 4096, &dst, 1024).unwrap(), 4096);
+        let mut buf = vec![0u8; 8192];
+        dst.read_exact_at(&mut buf, 0).unwrap();
+        assert!(buf[..1024].iter().all(|&b| b == 0xaa));
+        assert!(buf[1024..5120].iter().all(|&b| b == 0));
+        assert!(buf[5120..].iter().all(|&b| b == 0xaa));
+        let null = File::open("/dev/null").unwrap();
+        assert_eq!(copy_stream(&null, 4096, &dst, 0).unwrap(), 0);
+    }
 
     #[test]
     fn copies_data_and_skips_holes() {

@@ -469,7 +469,9 @@ mod tests {
         let subvolumes = ["/x".to_owned()];
         let mut p = params("btrfs", RootArg::Dir(Path::new("/r")));
         p.subvolumes = &subvolumes;
-        assert!(line(&command_line(&p)).ends_with("-r /r --sectorsize=4096 /var/tmp/node --subvol /x"));
+        assert!(
+            line(&command_line(&p)).ends_with("-r /r --sectorsize=4096 /var/tmp/node --subvol /x")
+        );
         p.root = RootArg::None;
         assert!(line(&command_line(&p)).ends_with("--sectorsize=4096 /var/tmp/node"));
     }
