@@ -18,7 +18,7 @@
 #   btrfs    dump-super (label, fsid, total_bytes, bytes_used, sectorsize),
 #            tree from `btrfs restore` (names, sizes, symlink targets) + sha256
 #   xfs      xfs_db superblock (uuid, label, dblocks, icount), `xfs_db ls` of /
-#   With $SOURCE_DATE_EPOCH set, squashfs, erofs and vfat partitions also get the
+#   With $SOURCE_DATE_EPOCH set, squashfs and erofs partitions also get the
 #   sha256 of their bytes (reproducible upstream then).
 # Normalisation: dates/times of "now" (today or yesterday, UTC, in the formats
 # the tools print) and of the day of $SOURCE_DATE_EPOCH (if set) are replaced
@@ -96,7 +96,7 @@ part() {
     # listings above cannot show every difference (dates of "now" and of
     # SOURCE_DATE_EPOCH are both masked, squashfs/erofs inode layout, hard links).
     case $type in
-    squashfs|erofs|vfat)
+    squashfs|erofs)
         if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
             echo "  partition sha256: $(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none | sha256sum | cut -d' ' -f1)"
         fi ;;
