@@ -77,10 +77,23 @@ pub fn known_differences() -> BTreeMap<String, String> {
 #[derive(Default)]
 pub struct CaseResult {
     pub files: BTreeMap<&'static str, Option<Vec<u8>>>,
+    /// Results collected by the caller's hook of run_case_with (the
+    /// differential test: earlier steps, generated files, invariants).
+    pub extra: BTreeMap<String, Vec<u8>>,
 }
 
 /// Run a case directory with `repart`; Err on harness errors (setup failed...).
 pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
+    run_case_with(case_dir, repart, &|_, _| {})
+}
+
+/// run_case, then `hook` with the case's temp dir (still there, after all the
+/// results above were taken) to collect more results into `CaseResult::extra`.
+pub fn run_case_with(
+    case_dir: &Path,
+    repart: &Path,
+    hook: &dyn Fn(&TempDir, &mut CaseResult),
+) -> Result<CaseResult, String> {
     let tmp = TempDir::new("repart-golden");
     let t = &tmp.path;
     // 1. inputs
@@ -228,6 +241,7 @@ pub fn run_case(case_dir: &Path, repart: &Path) -> Result<CaseResult, String> {
         }
         r.files.insert("contents", Some(tmp.normalize(&o.stdout)));
     }
+    hook(&tmp, &mut r);
     Ok(r)
 }
 

@@ -1,0 +1,32 @@
+//! TEMPORARY skip list: known divergences whose fixes are in progress (by the
+//! helper named in the item). A mismatching case that has one of these tags
+//! (set by the generators) is reported as "known (item)" and does not fail
+//! the test; everything else still does. Remove an entry as soon as its fix
+//! has landed (`DIFF_NO_SKIPS=1` runs without the list, to check that).
+//! New root causes go to /work/coord/divergences.md, not here, unless their
+//! fix is being worked on.
+
+/// One known divergence: cases with all of `tags` whose mismatch report
+/// contains `report` ("" = any) are known.
+pub struct Skip {
+    /// The item of the fix in progress (helper, issue item, title).
+    pub item: &'static str,
+    /// Tags the generators set (all must be present).
+    pub tags: &'static [&'static str],
+    /// A piece of the mismatch report that identifies the divergence.
+    pub report: &'static str,
+}
+
+/// The skip list (shrinks as fixes land).
+pub const SKIPS: &[Skip] = &[];
+
+/// The item of the first skip-list entry matching the case.
+pub fn known(tags: &[&str], report: &str) -> Option<&'static str> {
+    if std::env::var_os("DIFF_NO_SKIPS").is_some() {
+        return None;
+    }
+    SKIPS
+        .iter()
+        .find(|s| s.tags.iter().all(|t| tags.contains(t)) && report.contains(s.report))
+        .map(|s| s.item)
+}
