@@ -107,11 +107,16 @@ pub fn collect(tmp: &TempDir, r: &mut CaseResult, c: &Checks) {
             .insert("file/sfdisk-d-4096".into(), tmp.normalize(&d));
         d
     } else {
-        r.files.get("sfdisk-d").cloned().flatten().unwrap_or_default()
+        r.files
+            .get("sfdisk-d")
+            .cloned()
+            .flatten()
+            .unwrap_or_default()
     };
     let before = t.join(SNAPSHOT);
     if c.dry {
-        r.extra.insert("inv/dry".into(), dry_effect(&before, &image));
+        r.extra
+            .insert("inv/dry".into(), dry_effect(&before, &image));
     }
     if !image.exists() {
         return;
@@ -156,7 +161,12 @@ pub fn collect(tmp: &TempDir, r: &mut CaseResult, c: &Checks) {
 fn sfdisk_4k(image: &Path, cwd: &Path) -> Vec<u8> {
     let prog = fs_tools_dir().join("sfdisk");
     let env = vec![("PATH".to_string(), fs_path())];
-    let args: Vec<OsString> = vec!["-d".into(), "--sector-size".into(), "4096".into(), image.into()];
+    let args: Vec<OsString> = vec![
+        "-d".into(),
+        "--sector-size".into(),
+        "4096".into(),
+        image.into(),
+    ];
     let o = run(&prog, &args, cwd, &env, Duration::from_secs(60));
     let mut v = o.stdout;
     if o.status != 0 {
@@ -169,13 +179,7 @@ fn sfdisk_4k(image: &Path, cwd: &Path) -> Vec<u8> {
 fn partitions(dump: &str) -> Vec<(u64, u64, String)> {
     let field = |l: &str, k: &str| -> Option<String> {
         let i = l.find(&format!("{k}="))? + k.len() + 1;
-        Some(
-            l[i..]
-                .split(',')
-                .next()?
-                .trim()
-                .to_string(),
-        )
+        Some(l[i..].split(',').next()?.trim().to_string())
     };
     dump.lines()
         .filter(|l| l.contains(" : start="))
@@ -191,7 +195,10 @@ fn partitions(dump: &str) -> Vec<(u64, u64, String)> {
 
 /// What a dry run did to the target: "unchanged", or its new state.
 fn dry_effect(before: &Path, after: &Path) -> Vec<u8> {
-    let (b, a) = (std::fs::metadata(before).ok(), std::fs::metadata(after).ok());
+    let (b, a) = (
+        std::fs::metadata(before).ok(),
+        std::fs::metadata(after).ok(),
+    );
     let state = match (&b, &a) {
         (None, None) => return b"no target before or after\n".to_vec(),
         (Some(_), None) => return b"target REMOVED\n".to_vec(),
@@ -272,7 +279,12 @@ fn same_range(a: &Path, b: &Path, off: u64, len: u64) -> bool {
 /// Compare the collected extras of the oracle (`o`) and ours (`u`) into
 /// `report`; protected extents changed by upstream as well are noted in
 /// `upstream_touches` (upstream's behaviour, mirrored, not a failure).
-pub fn compare_extra(o: &CaseResult, u: &CaseResult, report: &mut String, upstream_touches: &mut bool) {
+pub fn compare_extra(
+    o: &CaseResult,
+    u: &CaseResult,
+    report: &mut String,
+    upstream_touches: &mut bool,
+) {
     let keys: std::collections::BTreeSet<&String> = o.extra.keys().chain(u.extra.keys()).collect();
     for k in keys {
         let (a, b) = (o.extra.get(k), u.extra.get(k));

@@ -9,7 +9,15 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Types whose partitions the generators defer (type_uuid knows them).
-const DEFERRABLE: &[&str] = &["esp", "xbootldr", "home", "srv", "var", "linux-generic", "swap"];
+const DEFERRABLE: &[&str] = &[
+    "esp",
+    "xbootldr",
+    "home",
+    "srv",
+    "var",
+    "linux-generic",
+    "swap",
+];
 
 /// Types of foreign partitions: no generated definition uses them.
 const FOREIGN: &[&str] = &[
@@ -67,7 +75,15 @@ fn pick_dry(rng: &mut Rng) -> Option<&'static str> {
 
 fn output_opt(rng: &mut Rng, cmd: &mut Vec<String>) {
     if rng.chance(25) {
-        cmd.push(rng.pick(&["--json=short", "--json=pretty", "--no-legend", "--pretty=no"]).into());
+        cmd.push(
+            rng.pick(&[
+                "--json=short",
+                "--json=pretty",
+                "--no-legend",
+                "--pretty=no",
+            ])
+            .into(),
+        );
     }
 }
 
@@ -88,7 +104,11 @@ pub fn gen_multistep(seed: u64, dir: &Path) -> Case {
         tags.push("defer");
     }
     write_defs(&dir.join("s1.d"), &first);
-    let sector = if rng.chance(15) { " --sector-size=4096" } else { "" };
+    let sector = if rng.chance(15) {
+        " --sector-size=4096"
+    } else {
+        ""
+    };
     if !sector.is_empty() {
         tags.push("4k");
     }
@@ -164,11 +184,17 @@ pub fn gen_multistep(seed: u64, dir: &Path) -> Case {
         cmd.push(d.into());
     }
     if rng.chance(25) {
-        cmd.push(rng.pick(&["--size=auto", "--size=auto", "--size=2G", "--size=500M"]).into());
+        cmd.push(
+            rng.pick(&["--size=auto", "--size=auto", "--size=2G", "--size=500M"])
+                .into(),
+        );
         tags.push("size-on-existing");
     }
     if rng.chance(25) {
-        cmd.push(rng.pick(&["--empty=allow", "--empty=require", "--empty=refuse"]).into());
+        cmd.push(
+            rng.pick(&["--empty=allow", "--empty=require", "--empty=refuse"])
+                .into(),
+        );
     }
     if !sector.is_empty() && rng.chance(50) {
         cmd.push("--sector-size=4096".into());
@@ -278,10 +304,20 @@ fn odd_gpt(
         )
         .unwrap();
         if rng.chance(50) {
-            write!(script, ", name=\"{}\"", rng.pick(&["data", "x y", "foreign", "home"])).unwrap();
+            write!(
+                script,
+                ", name=\"{}\"",
+                rng.pick(&["data", "x y", "foreign", "home"])
+            )
+            .unwrap();
         }
         if rng.chance(15) {
-            write!(script, ", attrs=\"{}\"", rng.pick(&["RequiredPartition", "GUID:60", "GUID:63 LegacyBIOSBootable"])).unwrap();
+            write!(
+                script,
+                ", attrs=\"{}\"",
+                rng.pick(&["RequiredPartition", "GUID:60", "GUID:63 LegacyBIOSBootable"])
+            )
+            .unwrap();
         }
         script.push('\n');
         // A recognisable pattern at both ends of the partition.
@@ -334,7 +370,12 @@ pub fn gen_odd_gpt(seed: u64, dir: &Path) -> Case {
         cmd.push(d.into());
     }
     let empty = if rng.chance(40) {
-        Some(rng.pick(&["--empty=allow", "--empty=require", "--empty=force", "--empty=refuse"]))
+        Some(rng.pick(&[
+            "--empty=allow",
+            "--empty=require",
+            "--empty=force",
+            "--empty=refuse",
+        ]))
     } else {
         None
     };
@@ -422,7 +463,11 @@ fn gen_ini_defs(rng: &mut Rng, dir: &Path, tags: &mut Vec<&'static str>) {
                 snippets.push_str(sn);
             }
             if !tag.is_empty() && tag != "eof" {
-                tags.push(if tag == "crlf" { "ini-crlf" } else { "ini-flags-continuation" });
+                tags.push(if tag == "crlf" {
+                    "ini-crlf"
+                } else {
+                    "ini-flags-continuation"
+                });
             }
         }
         let at = 1 + rng.below(lines.len() as u64) as usize;
@@ -502,7 +547,11 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
             for src in &srcs {
                 cmd.push(format!("--copy-from={{tmp}}/{src}"));
             }
-            tags.push(if srcs.len() > 1 { "copy-from-multi" } else { "copy-from" });
+            tags.push(if srcs.len() > 1 {
+                "copy-from-multi"
+            } else {
+                "copy-from"
+            });
             let defs = gen_defs(&mut rng, 3, false);
             write_defs(&dir.join("repart.d"), &defs);
         }
@@ -523,7 +572,9 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
                 tmpdir_missing = matches!(t, "/nonexistent" | "relative");
             }
             if rng.chance(60) {
-                let c = rng.pick(&["0", "1", "40", "79", "80", "120", "200", "1000", "abc", "-5"]);
+                let c = rng.pick(&[
+                    "0", "1", "40", "79", "80", "120", "200", "1000", "abc", "-5",
+                ]);
                 writeln!(env, "COLUMNS={c}").unwrap();
                 tags.push("columns");
             }
@@ -537,7 +588,10 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
                 defs.push(d);
             }
             if rng.chance(20) {
-                cmd.push(rng.pick(&["--no-legend", "--pretty=yes", "--json=pretty"]).into());
+                cmd.push(
+                    rng.pick(&["--no-legend", "--pretty=yes", "--json=pretty"])
+                        .into(),
+                );
             }
             write(dir, "env", &env);
             write_defs(&dir.join("repart.d"), &defs);
@@ -564,11 +618,14 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
                 .collect();
             if rng.chance(40) {
                 // an existing image made without the deferred ones
-                let first: Vec<Def> = defs[..defs.len() - k].iter().map(|d| Def {
-                    name: d.name.clone(),
-                    main: d.main.clone(),
-                    dropin: d.dropin.clone(),
-                }).collect();
+                let first: Vec<Def> = defs[..defs.len() - k]
+                    .iter()
+                    .map(|d| Def {
+                        name: d.name.clone(),
+                        main: d.main.clone(),
+                        dropin: d.dropin.clone(),
+                    })
+                    .collect();
                 write_defs(&dir.join("s1.d"), &first);
                 writeln!(
                     setup,
@@ -588,11 +645,19 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
             write_defs(&dir.join("repart.d"), &defs);
             match rng.below(3) {
                 0 => {
-                    writeln!(setup, "truncate -s {} img.raw", rng.pick(&["0", "1M", "100M"])).unwrap();
+                    writeln!(
+                        setup,
+                        "truncate -s {} img.raw",
+                        rng.pick(&["0", "1M", "100M"])
+                    )
+                    .unwrap();
                     tags.push("blank-file");
                     create = rng.chance(30);
                     if !create {
-                        cmd.push(rng.pick(&["--empty=allow", "--empty=force", "--empty=require"]).into());
+                        cmd.push(
+                            rng.pick(&["--empty=allow", "--empty=force", "--empty=require"])
+                                .into(),
+                        );
                     }
                 }
                 1 => {
@@ -607,7 +672,10 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
                 _ => {}
             }
             if !create && rng.chance(50) {
-                cmd.push(rng.pick(&["--size=auto", "--size=1G", "--size=300M"]).into());
+                cmd.push(
+                    rng.pick(&["--size=auto", "--size=1G", "--size=300M"])
+                        .into(),
+                );
                 tags.push("size-on-existing");
             }
             tags.push("dry-variants");

@@ -34,20 +34,53 @@ fn odd_tree(rng: &mut Rng, tags: &mut Vec<&'static str>) -> String {
         ("head -c 70000 /dev/zero | tr '\\0' x > \"$d/big\"\n", ""),
         (": > \"$d/empty-file\"\nmkdir -p \"$d/empty-dir\"\n", ""),
         ("echo exec > \"$d/exec\"; chmod 0755 \"$d/exec\"\n", ""),
-        ("echo suid > \"$d/suid\"; chmod 4755 \"$d/suid\"\necho sgid > \"$d/sgid\"; chmod 2750 \"$d/sgid\"\n", "odd-modes"),
-        ("echo none > \"$d/none\"; chmod 0000 \"$d/none\"\n", "odd-modes"),
-        ("mkdir -p \"$d/sticky\"; chmod 1777 \"$d/sticky\"\nmkdir -p \"$d/private\"; chmod 0700 \"$d/private\"\n", "odd-modes"),
-        ("echo owned > \"$d/owned\"; chown 1234:5678 \"$d/owned\"\nmkdir -p \"$d/nobody\"; chown 65534:65534 \"$d/nobody\"\n", "owners"),
-        ("echo hard > \"$d/hard1\"; ln \"$d/hard1\" \"$d/hard2\"; ln \"$d/hard1\" \"$d/sub/hard3\"\n", "hardlinks"),
-        ("ln -s plain \"$d/rel-link\"; ln -s /etc/hostname \"$d/abs-link\"; ln -s missing \"$d/dangling\"\n", ""),
-        ("mkdir -p \"$d/dir with space\"; echo s > \"$d/dir with space/file with space\"\n", "odd-names"),
+        (
+            "echo suid > \"$d/suid\"; chmod 4755 \"$d/suid\"\necho sgid > \"$d/sgid\"; chmod 2750 \"$d/sgid\"\n",
+            "odd-modes",
+        ),
+        (
+            "echo none > \"$d/none\"; chmod 0000 \"$d/none\"\n",
+            "odd-modes",
+        ),
+        (
+            "mkdir -p \"$d/sticky\"; chmod 1777 \"$d/sticky\"\nmkdir -p \"$d/private\"; chmod 0700 \"$d/private\"\n",
+            "odd-modes",
+        ),
+        (
+            "echo owned > \"$d/owned\"; chown 1234:5678 \"$d/owned\"\nmkdir -p \"$d/nobody\"; chown 65534:65534 \"$d/nobody\"\n",
+            "owners",
+        ),
+        (
+            "echo hard > \"$d/hard1\"; ln \"$d/hard1\" \"$d/hard2\"; ln \"$d/hard1\" \"$d/sub/hard3\"\n",
+            "hardlinks",
+        ),
+        (
+            "ln -s plain \"$d/rel-link\"; ln -s /etc/hostname \"$d/abs-link\"; ln -s missing \"$d/dangling\"\n",
+            "",
+        ),
+        (
+            "mkdir -p \"$d/dir with space\"; echo s > \"$d/dir with space/file with space\"\n",
+            "odd-names",
+        ),
         ("echo u > \"$d/ünïcødé-näme\"\n", "odd-names"),
-        ("echo x > \"$d/-dash\"; echo x > \"$d/a=b\"; echo x > \"$d/#hash\"; echo x > \"$d/.hidden\"\n", "odd-names"),
-        ("echo x > \"$d/$(printf 'n%.0s' $(seq 1 200))\"\n", "long-names"),
+        (
+            "echo x > \"$d/-dash\"; echo x > \"$d/a=b\"; echo x > \"$d/#hash\"; echo x > \"$d/.hidden\"\n",
+            "odd-names",
+        ),
+        (
+            "echo x > \"$d/$(printf 'n%.0s' $(seq 1 200))\"\n",
+            "long-names",
+        ),
         ("echo x > \"$d/x:y\"\n", "colon-name"),
-        ("echo A > \"$d/UPPER\"; echo a > \"$d/upper\"\n", "case-collision"),
+        (
+            "echo A > \"$d/UPPER\"; echo a > \"$d/upper\"\n",
+            "case-collision",
+        ),
         ("mkfifo \"$d/fifo\"\n", "fifo"),
-        ("echo xattr > \"$d/xattr\"; (setfattr -n user.test -v 1 \"$d/xattr\" 2>/dev/null || true)\n", ""),
+        (
+            "echo xattr > \"$d/xattr\"; (setfattr -n user.test -v 1 \"$d/xattr\" 2>/dev/null || true)\n",
+            "",
+        ),
     ];
     for (text, tag) in items {
         if rng.chance(45) {
@@ -110,13 +143,19 @@ pub fn gen_trees(seed: u64, dir: &Path) -> Case {
             _ => {}
         }
         if std_tree && rng.chance(50) {
-            copies.push(rng.pick(&["@TMP@/src/rootfs:/", "@TMP@/src/nix:/nix"]).into());
+            copies.push(
+                rng.pick(&["@TMP@/src/rootfs:/", "@TMP@/src/nix:/nix"])
+                    .into(),
+            );
         }
         for c in copies {
             l.push(format!("CopyFiles={c}"));
         }
         if rng.chance(15) {
-            l.push(format!("ExcludeFiles={}", rng.pick(&["@TMP@/src/t/sub/", "@TMP@/src/t/plain"])));
+            l.push(format!(
+                "ExcludeFiles={}",
+                rng.pick(&["@TMP@/src/t/sub/", "@TMP@/src/t/plain"])
+            ));
         }
         if rng.chance(15) {
             l.push("MakeDirectories=/made/dir".into());
@@ -144,7 +183,11 @@ pub fn gen_trees(seed: u64, dir: &Path) -> Case {
     }
     setup.push_str("snapshot\n");
     write(dir, "setup", &setup);
-    write(dir, "fs", "generated file-system case (differential: odd CopyFiles trees)\n");
+    write(
+        dir,
+        "fs",
+        "generated file-system case (differential: odd CopyFiles trees)\n",
+    );
     if rng.chance(50) {
         write(dir, "env", "SOURCE_DATE_EPOCH=1700000000\n");
         descr.push_str("SOURCE_DATE_EPOCH ");
@@ -175,7 +218,9 @@ pub fn gen_fstab(seed: u64, dir: &Path) -> Case {
     let n = 1 + rng.below(4) as usize;
     let mut descr = String::new();
     for i in 0..n {
-        let fmt = rng.pick(&["ext4", "vfat", "swap", "xfs", "btrfs", "squashfs", "erofs", ""]);
+        let fmt = rng.pick(&[
+            "ext4", "vfat", "swap", "xfs", "btrfs", "squashfs", "erofs", "",
+        ]);
         let ty = match fmt {
             "vfat" => rng.pick(&["esp", "xbootldr"]),
             "swap" => "swap",
@@ -233,13 +278,23 @@ pub fn gen_fstab(seed: u64, dir: &Path) -> Case {
     let mut setup = fs_prelude();
     setup.push_str("fs_make_tree src\nfs_subst repart.d\nsnapshot\n");
     write(dir, "setup", &setup);
-    write(dir, "fs", "generated file-system case (differential: --generate-fstab)\n");
+    write(
+        dir,
+        "fs",
+        "generated file-system case (differential: --generate-fstab)\n",
+    );
     let mut cmd = vec![
         "--definitions={defs}".to_string(),
         "--empty=create".into(),
         "--size=auto".into(),
         format!("--seed={s}"),
-        rng.pick(&["--dry-run=no", "--dry-run=no", "--dry-run=no", "--dry-run=yes"]).into(),
+        rng.pick(&[
+            "--dry-run=no",
+            "--dry-run=no",
+            "--dry-run=no",
+            "--dry-run=yes",
+        ])
+        .into(),
         "--offline=yes".into(),
         "--generate-fstab={tmp}/fstab".into(),
     ];
@@ -279,31 +334,69 @@ pub fn gen_verity(seed: u64, dir: &Path) -> Case {
     let s = rng.uuid();
     let mut tags = vec!["verity", "verity-rerun"];
     let fmt = rng.pick(&["erofs", "squashfs"]);
-    let (dt, ht) = rng.pick2(&[("usr", "usr-verity"), ("root", "root-verity"), ("usr-x86-64", "usr-x86-64-verity")]);
+    let (dt, ht) = rng.pick2(&[
+        ("usr", "usr-verity"),
+        ("root", "root-verity"),
+        ("usr-x86-64", "usr-x86-64-verity"),
+    ]);
     let data = format!(
         "[Partition]\nType={dt}\nFormat={fmt}\nLabel=store\nMinimize={}\nCopyFiles=@TMP@/src/nix:/\nVerity=data\nVerityMatchKey=store\n",
         rng.pick(&["best", "best", "guess"])
     );
     let hash = format!(
         "[Partition]\nType={ht}\nLabel=store-verity\nVerity=hash\nVerityMatchKey=store\n{}",
-        rng.pick(&["Minimize=best\n", "Minimize=best\n", "", "SizeMinBytes=1M\nSizeMaxBytes=1M\n"])
+        rng.pick(&[
+            "Minimize=best\n",
+            "Minimize=best\n",
+            "",
+            "SizeMinBytes=1M\nSizeMaxBytes=1M\n"
+        ])
     );
     let esp_base = "[Partition]\nType=esp\nFormat=vfat\nLabel=boot\nSizeMinBytes=64M\n".to_string();
-    let esp_full = format!("{esp_base}CopyFiles=@TMP@/src/esp:/EFI/BOOT\nCopyFiles=@TMP@/src/kernel.efi:/EFI/Linux/k.efi\n");
+    let esp_full = format!(
+        "{esp_base}CopyFiles=@TMP@/src/esp:/EFI/BOOT\nCopyFiles=@TMP@/src/kernel.efi:/EFI/Linux/k.efi\n"
+    );
     let add_copy = rng.chance(50);
-    let mut files = vec![("10-esp.conf", if add_copy { esp_base.clone() } else { esp_full.clone() }), ("20-store.conf", data), ("30-store-verity.conf", hash)];
+    let mut files = vec![
+        (
+            "10-esp.conf",
+            if add_copy {
+                esp_base.clone()
+            } else {
+                esp_full.clone()
+            },
+        ),
+        ("20-store.conf", data),
+        ("30-store-verity.conf", hash),
+    ];
     if rng.chance(25) {
-        files.push(("40-var.conf", "[Partition]\nType=var\nFormat=ext4\nSizeMinBytes=32M\n".into()));
+        files.push((
+            "40-var.conf",
+            "[Partition]\nType=var\nFormat=ext4\nSizeMinBytes=32M\n".into(),
+        ));
     }
     for (n, t) in &files {
         write(dir, &format!("s1.d/{n}"), t);
-        let t2 = if *n == "10-esp.conf" { esp_full.clone() } else { t.clone() };
+        let t2 = if *n == "10-esp.conf" {
+            esp_full.clone()
+        } else {
+            t.clone()
+        };
         write(dir, &format!("repart.d/{n}"), &t2);
     }
     let json = rng.pick(&["--json=pretty", "--json=pretty", "--json=short", ""]);
-    let json_arg = if json.is_empty() { String::new() } else { format!(" {json}") };
+    let json_arg = if json.is_empty() {
+        String::new()
+    } else {
+        format!(" {json}")
+    };
     let mut setup = fs_prelude();
-    setup.push_str("fs_make_tree src\nfs_subst s1.d repart.d\n");
+    // The steps need it too (the case's env only reaches the final command):
+    // without it, upstream's squashfs/erofs images (hence root hashes and
+    // UUIDs) carry the time of the run.
+    setup.push_str(
+        "export SOURCE_DATE_EPOCH=1700000000\nfs_make_tree src\nfs_subst s1.d repart.d\n",
+    );
     writeln!(
         setup,
         "step 1 --definitions=s1.d --empty=create --size=auto --defer-partitions=esp --seed={s} --dry-run=no --offline=yes{json_arg} img.raw"
@@ -320,15 +413,25 @@ pub fn gen_verity(seed: u64, dir: &Path) -> Case {
     }
     setup.push_str("snapshot\n");
     write(dir, "setup", &setup);
-    write(dir, "fs", "generated file-system case (differential: two-pass verity)\n");
-    if rng.chance(50) {
-        write(dir, "env", "SOURCE_DATE_EPOCH=1700000000\n");
-    }
+    write(
+        dir,
+        "fs",
+        "generated file-system case (differential: two-pass verity)\n",
+    );
+    write(dir, "env", "SOURCE_DATE_EPOCH=1700000000\n");
     let mut cmd = vec!["--definitions={defs}".to_string(), format!("--seed={s}")];
     if rng.chance(40) {
         cmd.push("--size=auto".into());
     }
-    cmd.push(rng.pick(&["--dry-run=no", "--dry-run=no", "--dry-run=no", "--dry-run=yes"]).into());
+    cmd.push(
+        rng.pick(&[
+            "--dry-run=no",
+            "--dry-run=no",
+            "--dry-run=no",
+            "--dry-run=yes",
+        ])
+        .into(),
+    );
     cmd.push("--offline=yes".into());
     if !json.is_empty() {
         cmd.push(json.into());
@@ -340,7 +443,10 @@ pub fn gen_verity(seed: u64, dir: &Path) -> Case {
         tags.push("dry-existing");
     }
     Case {
-        descr: format!("verity two-pass {fmt} {dt}/{ht} esp-copy-added={add_copy} three={three}: {}", cmd.join(" ")),
+        descr: format!(
+            "verity two-pass {fmt} {dt}/{ht} esp-copy-added={add_copy} three={three}: {}",
+            cmd.join(" ")
+        ),
         tags,
         contents: true,
         checks: Checks {
