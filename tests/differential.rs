@@ -663,7 +663,10 @@ fn gen_fs(seed: u64, dir: &Path) -> Case {
         descr: gen_fs_case(seed, dir),
         tags: vec!["fs"],
         contents: std::env::var_os("DIFF_FS_CONTENTS").is_some(),
-        checks: checks::Checks::default(),
+        checks: checks::Checks {
+            fs: true,
+            ..Default::default()
+        },
     }
 }
 

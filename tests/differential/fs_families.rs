@@ -206,7 +206,10 @@ pub fn gen_trees(seed: u64, dir: &Path) -> Case {
         descr,
         tags,
         contents: true,
-        checks: Checks::default(),
+        checks: Checks {
+            fs: true,
+            ..Default::default()
+        },
     }
 }
 
@@ -320,6 +323,7 @@ pub fn gen_fstab(seed: u64, dir: &Path) -> Case {
         checks: Checks {
             files,
             dry,
+            fs: true,
             ..Default::default()
         },
     }
@@ -451,6 +455,7 @@ pub fn gen_verity(seed: u64, dir: &Path) -> Case {
         contents: true,
         checks: Checks {
             dry,
+            fs: true,
             ..Default::default()
         },
     }

@@ -36,31 +36,6 @@ const fn skip(
 /// The skip list (shrinks as fixes land).
 pub const SKIPS: &[Skip] = &[
     skip(
-        "plan #26: zero disk GUID in an existing GPT",
-        &["zero-disk-guid"],
-        "",
-        "",
-    ),
-    skip(
-        "plan #10: --empty=create --dry-run=yes (upstream writes the GPT)",
-        &["dry-create"],
-        "invariant: what the dry run did to the target",
-        "",
-    ),
-    skip(
-        "plan #9: dry-run growth (--size= on an existing image in a dry run)",
-        &["dry-existing", "size-on-existing"],
-        "",
-        "",
-    ),
-    skip("plan #15: lowered last-lba", &["lowered-last-lba"], "", ""),
-    skip(
-        "plan #16: multiple --copy-from order",
-        &["copy-from-multi"],
-        "",
-        "",
-    ),
-    skip(
         "plan #2: verity re-runs",
         &["verity-rerun"],
         "",
