@@ -30,6 +30,8 @@ pub mod log;
 pub mod output;
 pub mod plan;
 pub mod run;
+pub mod security_args;
+pub mod signing;
 pub mod size;
 pub mod split;
 pub mod verity;

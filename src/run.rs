@@ -57,7 +57,10 @@ pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
 
 /// Runs repart; returns the exit status.
 pub fn run(program: &str, args: &Args) -> u8 {
-    let options = match Options::resolve(args) {
+    let options = match Options::resolve_with(args, &mut read_key_file)
+        .map_err(|e| e.message)
+        .and_then(load_signing_material)
+    {
         Ok(o) => o,
         Err(e) => {
             tracing::error!("{e}");
@@ -69,8 +72,7 @@ pub fn run(program: &str, args: &Args) -> u8 {
         return 0;
     }
     if options.version {
-        println!("systemd 257 (repart {})", env!("CARGO_PKG_VERSION"));
-        println!("+REPART-RS");
+        print!("{}", crate::cli::version_text());
         return 0;
     }
     for notice in &options.notices {
@@ -87,6 +89,45 @@ pub fn run(program: &str, args: &Args) -> u8 {
         }
         Err(f) => f.code,
     }
+}
+
+/// `--key-file=`, read while the command line is parsed (its warning comes right away).
+fn read_key_file(path: &str) -> Result<crate::cli::Secret, crate::cli::CliError> {
+    let mut warnings = Vec::new();
+    let result = crate::signing::read_key_file(path, &mut warnings);
+    warnings.iter().for_each(|w| tracing::warn!("{w}"));
+    result.map_err(|message| crate::cli::CliError { message })
+}
+
+/// The certificate, then the private key, as upstream loads them after all option
+/// checks; engines and providers are not available here.
+fn load_signing_material(mut options: Options) -> Result<Options, String> {
+    use crate::cli::KeySource;
+    if options.help || options.version {
+        return Ok(options);
+    }
+    if let Some(cert) = &options.certificate {
+        if options.certificate_source != KeySource::File {
+            return Err(format!(
+                "Failed to load X.509 certificate from {cert}: --certificate-source= other than 'file' is not supported yet by this repart."
+            ));
+        }
+        options.certificate_der = Some(crate::signing::load_certificate(&absolute(Path::new(
+            cert,
+        )))?);
+    }
+    if let Some(key) = &options.private_key {
+        if options.private_key_source != KeySource::File {
+            return Err(format!(
+                "Failed to load private key from {key}: --private-key-source= other than 'file' is not supported yet by this repart."
+            ));
+        }
+        let mut warnings = Vec::new();
+        let loaded = crate::signing::load_private_key(&absolute(Path::new(key)), &mut warnings);
+        warnings.iter().for_each(|w| tracing::warn!("{w}"));
+        options.private_key_der = Some(loaded?);
+    }
+    Ok(options)
 }
 
 /// Removes an image made by `--empty=create` unless the run succeeded.

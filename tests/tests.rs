@@ -1,6 +1,7 @@
 //! The integration tests of repart, as one test binary (`autotests = false`,
 //! `[[test]] name = "tests"` in Cargo.toml): `cargo test --release --test tests`.
 //!
+//! * `cli`: `--version` as mkosi reads it.
 //! * `golden`: testdata/golden/<case>/ against the recorded oracle outputs
 //!   (`GOLDEN_CASE=name` runs one case).
 //! * `fs`: reproducibility of the scenario image and a build without loop
@@ -15,6 +16,7 @@
 //! `REPART_UNDER_TEST=tools/oracle/reference-repart` runs the oracle instead
 //! of our binary (all goldens must pass then).
 
+mod cli;
 mod common;
 #[cfg(feature = "fault-injection")]
 mod crash;
