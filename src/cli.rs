@@ -224,6 +224,10 @@ pub struct Options {
     pub help: bool,
     /// Print the version and exit.
     pub version: bool,
+    /// `--json=help`: print the JSON modes and exit.
+    pub json_help: bool,
+    /// `--list-devices`: print the candidate block devices and exit.
+    pub list_devices: bool,
     /// Only print the plan.
     pub dry_run: bool,
     /// `--empty=`.
@@ -423,6 +427,11 @@ impl Options {
         }
         if let Some(json) = &args.json {
             o.json = match json.as_str() {
+                "help" => {
+                    // Upstream lists the modes and exits right away.
+                    o.json_help = true;
+                    return Ok(o);
+                }
                 "pretty" => JsonMode::Pretty,
                 "short" => JsonMode::Short,
                 "off" => JsonMode::Off,
@@ -498,7 +507,9 @@ impl Options {
         }
         o.copy_from = args.copy_from.iter().map(PathBuf::from).collect();
         if args.list_devices {
-            return not_supported("--list-devices");
+            // Upstream lists the devices while parsing and exits.
+            o.list_devices = true;
+            return Ok(o);
         }
         if let Some(ss) = &args.sector_size {
             o.sector_size = Some(Self::parse_sector_size(ss)?);
@@ -743,7 +754,7 @@ Options:
      --version            Show package version
      --no-pager           Do not pipe output into a pager
      --no-legend          Do not show the header of the table
-     --json=pretty|short|off
+     --json=pretty|short|off|help
                           Print the plan as JSON
      --dry-run=BOOL       Only show what would be done (default: yes)
      --empty=refuse|allow|require|force|create
@@ -772,6 +783,7 @@ Options:
                           Write a crypttab for the EncryptedVolume= settings
      --defer-partitions=TYPE,...
                           Plan partitions of these types but do not write them
+     --list-devices       List candidate block devices to operate on
      --key-file=PATH      Key for Encrypt= (read and kept)
      --private-key=PATH   Private key for Verity=signature (loaded and kept)
      --private-key-source=file|provider:P|engine:E

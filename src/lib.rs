@@ -26,6 +26,7 @@ pub mod fs;
 pub mod fstab;
 pub mod fstype;
 pub mod gpt_types;
+pub mod list_devices;
 pub mod log;
 pub mod output;
 pub mod plan;

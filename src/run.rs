@@ -75,6 +75,17 @@ pub fn run(program: &str, args: &Args) -> u8 {
         print!("{}", crate::cli::version_text());
         return 0;
     }
+    if options.json_help {
+        print!("pretty\nshort\noff\n");
+        return 0;
+    }
+    if options.list_devices {
+        let devices = crate::list_devices::list(&crate::list_devices::Roots::default());
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let grey = (tty && colors_wanted()).then_some(crate::output::GREY);
+        print!("{}", crate::list_devices::render(&devices, tty, grey));
+        return 0;
+    }
     for notice in &options.notices {
         tracing::info!("{notice}");
     }
@@ -103,7 +114,7 @@ fn read_key_file(path: &str) -> Result<crate::cli::Secret, crate::cli::CliError>
 /// checks; engines and providers are not available here.
 fn load_signing_material(mut options: Options) -> Result<Options, String> {
     use crate::cli::KeySource;
-    if options.help || options.version {
+    if options.help || options.version || options.json_help || options.list_devices {
         return Ok(options);
     }
     if let Some(cert) = &options.certificate {

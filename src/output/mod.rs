@@ -18,6 +18,7 @@ mod width;
 use crate::plan::Plan;
 
 pub use cells::partition_node_name;
+pub use table::GREY;
 
 /// Everything about the environment that changes the rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]

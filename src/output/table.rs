@@ -4,7 +4,7 @@
 //! narrowing to the terminal width with `…` ellipsizing and ANSI colors.
 
 /// Grey: `-` labels and empty cells.
-pub(crate) const GREY: &str = "\x1b[0;38:5:245m";
+pub const GREY: &str = "\x1b[0;38:5:245m";
 /// Underline (SIZE/PADDING of the last partition row when the Σ is non-zero).
 pub(crate) const UNDERLINE: &str = "\x1b[0;4m";
 /// Underline added to the header row and its separators.
