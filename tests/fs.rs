@@ -12,6 +12,8 @@
 //!   otherwise, unless REPART_REQUIRE_ORACLE=1).
 //! * `fs_copy_blocks_streams`: what `CopyBlocks=` from /dev/urandom, /dev/zero and
 //!   /dev/null writes (the golden fs-copyblocks-stream cannot compare random bytes).
+//! * `fs_split_keeps_existing_files`: our side of the known difference
+//!   fs-split-existing (a file at a split path is kept, what the run made is removed).
 //!
 //! The first two use the oracle's mkfs tools first on PATH (`REPART_FS_TOOLS`, see
 //! tests/common.rs) and are skipped when those are missing (unless
@@ -43,7 +45,13 @@ fn tools_or_skip(test: &str) -> bool {
 /// Prepare the scenario inputs in `dir`: repart.d/ from the fs-scenario golden
 /// case, the source tree of testdata/golden/fs-lib.sh.
 fn prepare_scenario(dir: &Path) {
-    let case = manifest_dir().join("testdata/golden/fs-scenario");
+    prepare_case(dir, "fs-scenario");
+}
+
+/// Prepare the inputs of golden case `name` in `dir`: its repart.d/ and the source
+/// tree of testdata/golden/fs-lib.sh.
+fn prepare_case(dir: &Path, name: &str) {
+    let case = manifest_dir().join("testdata/golden").join(name);
     copy_tree(&case.join("repart.d"), &dir.join("repart.d")).unwrap();
     let lib = manifest_dir().join("testdata/golden/fs-lib.sh");
     let script = format!(
@@ -349,4 +357,33 @@ fn fs_copy_blocks_streams() {
         middle.iter().all(|&b| b == 0xaa),
         "/dev/null wrote something"
     );
+}
+
+/// testdata/golden/fs-split-existing is a known difference (upstream deletes the
+/// pre-existing file at a split path after failing on it): check what we do instead.
+/// The file that was there stays as it was, the split files this run made and the
+/// image (--empty=create) are removed.
+#[test]
+fn fs_split_keeps_existing_files() {
+    if !tools_or_skip("fs_split_keeps_existing_files") {
+        return;
+    }
+    let t = TempDir::new("repart-split-existing");
+    prepare_case(&t.path, "fs-split-existing");
+    let kept = t.path.join("img.linux-generic.raw");
+    std::fs::write(&kept, b"keep\n").unwrap();
+    let o = run(
+        &repart_under_test(),
+        &scenario_args(Some("yes"), true),
+        &t.path,
+        &[("PATH".to_string(), fs_path())],
+        Duration::from_secs(300),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status, 1, "{err}");
+    assert!(err.contains("img.linux-generic.raw: File exists"), "{err}");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"keep\n");
+    for made in ["img.raw", "img.esp-0.raw"] {
+        assert!(!t.path.join(made).exists(), "{made} left behind");
+    }
 }
