@@ -11,7 +11,7 @@
 #  2. Output of the mkfs tools is dropped: every line after "Ready to populate
 #     <fs> filesystem." or "Formatting future partition N." up to (excluding) the
 #     next line that repart itself prints at the end of formatting ("... successfully
-#     formatted as ...", "(mkfs) failed ...", "Failed to ...", "Successfully formatted
+#     formatted as ...", "(mkfs) failed ...", "(mcopy) failed ...", "Failed to ...", "Successfully formatted
 #     ...", "Minimal partition size ..."); also after "Minimal partition size of
 #     <writable fs> filesystem ..." (the second, final mkfs run of Minimize=); repart's own "Preparing to populate"/"Ready
 #     to populate" lines in that range are kept.
@@ -39,7 +39,7 @@ while (my $l = <STDIN>) {
     next if $l =~ /^reference-repart: warning: /;
     # 2. mkfs tool output
     if ($in_mkfs) {
-        if ($l =~ /successfully formatted as |\(mkfs\) failed|^Failed to |^Successfully formatted|^Minimal partition size|^Could not determine/) {
+        if ($l =~ /successfully formatted as |\((?:mkfs|mcopy)\) failed|^Failed to |^Successfully formatted|^Minimal partition size|^Could not determine/) {
             $in_mkfs = 0;
         } elsif ($l !~ /^(Preparing|Ready) to populate .* filesystem\.$/) {
             next;
