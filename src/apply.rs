@@ -206,8 +206,8 @@ fn verity_hashes(
 /// fatal: the table on disk is already complete and a reboot picks it up.
 fn tell_kernel(plan: &Plan, target: &Target) {
     if !target.partition_scanning_enabled() {
-        tracing::info!(
-            "Not telling kernel to reread partition table, because selected image does not support kernel partition block devices."
+        crate::log::notice(
+            "Not telling kernel to reread partition table, because selected image does not support kernel partition block devices.",
         );
         return;
     }

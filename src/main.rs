@@ -6,9 +6,14 @@ use clap::Parser;
 use repart::cli::Args;
 
 fn main() -> ExitCode {
-    repart::log::init(repart::log::level_from_env(
-        std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref(),
-    ));
+    let colors = repart::log::log_colors(
+        repart::log::detect_color_mode(),
+        std::env::var("SYSTEMD_LOG_COLOR").ok().as_deref(),
+    );
+    repart::log::init(
+        repart::log::level_from_env(std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref()),
+        colors,
+    );
     let program = std::env::args().next().unwrap_or_else(|| "repart".into());
     let program = program.rsplit('/').next().unwrap_or("repart").to_string();
     let args = match Args::try_parse() {

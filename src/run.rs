@@ -82,7 +82,8 @@ pub fn run(program: &str, args: &Args) -> u8 {
     if options.list_devices {
         let devices = crate::list_devices::list(&crate::list_devices::Roots::default());
         let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let grey = (tty && colors_wanted()).then_some(crate::output::GREY);
+        let mode = crate::log::detect_color_mode();
+        let grey = mode.enabled().then(|| mode.grey());
         print!("{}", crate::list_devices::render(&devices, tty, grey));
         return 0;
     }
@@ -228,6 +229,8 @@ fn render_options(options: &Options, node: &str) -> RenderOptions {
         .or_else(terminal_width)
         .unwrap_or(80);
     let tty = std::io::stdout().is_terminal();
+    // Colors do not need a terminal: SYSTEMD_COLORS=1 forces them into a pipe.
+    let color_mode = crate::log::detect_color_mode();
     RenderOptions {
         utf8: utf8_wanted(),
         columns,
@@ -236,7 +239,9 @@ fn render_options(options: &Options, node: &str) -> RenderOptions {
             .is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
         node: node.to_string(),
         tty,
-        colors: tty && colors_wanted(),
+        colors: color_mode.enabled(),
+        color_mode,
+        underline: std::env::var("TERM").as_deref() != Ok("linux"),
     }
 }
 
@@ -252,23 +257,6 @@ fn terminal_width() -> Option<usize> {
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
     let r = unsafe { libc::ioctl(std::io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
     (r == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
-}
-
-/// Colors need stdout and stderr on a terminal, and nothing in the environment
-/// saying no (`SYSTEMD_COLORS`, `NO_COLOR`, `TERM=dumb`).
-fn colors_wanted() -> bool {
-    if !std::io::stderr().is_terminal() {
-        return false;
-    }
-    if let Ok(v) = std::env::var("SYSTEMD_COLORS")
-        && let Some(b) = crate::cli::parse_boolean(&v)
-    {
-        return b;
-    }
-    if std::env::var_os("NO_COLOR").is_some() {
-        return false;
-    }
-    !matches!(std::env::var("TERM").as_deref(), Ok("dumb") | Err(_))
 }
 
 /// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
@@ -637,7 +625,7 @@ fn write_changes(
         return Ok(Vec::new());
     }
     if options.dry_run {
-        tracing::info!("Refusing to repartition, please re-run with --dry-run=no.");
+        crate::log::notice("Refusing to repartition, please re-run with --dry-run=no.");
         return Ok(Vec::new());
     }
     tracing::info!("Applying changes to {}.", node_name(target));
@@ -745,7 +733,7 @@ fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failu
 
 fn decide_scratch(options: &Options, state: &DiskState, name: &str) -> Result<bool, Failure> {
     let refuse = |message: String| {
-        tracing::info!("{message}");
+        crate::log::notice(&message);
         Err(Failure {
             code: EXIT_LABEL_REFUSED,
         })

@@ -11,6 +11,7 @@
 
 mod bar;
 mod cells;
+mod colors;
 mod json;
 mod table;
 mod width;
@@ -18,6 +19,7 @@ mod width;
 use crate::plan::Plan;
 
 pub use cells::partition_node_name;
+pub use colors::{ColorMode, TerminalFacts};
 pub use table::GREY;
 
 /// Everything about the environment that changes the rendering.
@@ -40,6 +42,10 @@ pub struct RenderOptions {
     /// dumb, and neither `NO_COLOR` nor `SYSTEMD_COLORS=0` disables them). Also colors
     /// `--json=pretty`.
     pub colors: bool,
+    /// Which colors (16-color mode has another grey).
+    pub color_mode: ColorMode,
+    /// Underlining (upstream turns it off for `TERM=linux`, the Linux console).
+    pub underline: bool,
 }
 
 impl Default for RenderOptions {
@@ -53,6 +59,8 @@ impl Default for RenderOptions {
             node: String::new(),
             tty: false,
             colors: false,
+            color_mode: ColorMode::Ansi256,
+            underline: true,
         }
     }
 }
@@ -80,6 +88,8 @@ pub fn text_table(plan: &Plan, opts: &RenderOptions) -> String {
     let style = table::Style {
         max_width: opts.tty.then_some(opts.columns),
         colors: opts.colors,
+        grey: opts.color_mode.grey(),
+        underline: opts.underline,
         utf8: opts.utf8,
     };
     table::render(&t, &style)

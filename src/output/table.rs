@@ -48,6 +48,10 @@ pub(crate) struct Style {
     pub max_width: Option<usize>,
     /// ANSI colors.
     pub colors: bool,
+    /// The grey of this color mode (replaces [`GREY`] in cells).
+    pub grey: &'static str,
+    /// Underlining is available (not on the Linux console).
+    pub underline: bool,
     /// UTF-8 locale (selects `…` vs `...` for ASCII strings).
     pub utf8: bool,
 }
@@ -202,10 +206,14 @@ pub(crate) fn render(table: &Table, style: &Style) -> String {
                 if !style.colors {
                     None
                 } else if is_header {
-                    Some(ADD_UNDERLINE)
+                    style.underline.then_some(ADD_UNDERLINE)
                 } else {
                     let cell = &table.rows[r - header_rows][j];
-                    cell.color.or_else(|| cell.text.is_empty().then_some(GREY))
+                    match cell.color.or_else(|| cell.text.is_empty().then_some(GREY)) {
+                        Some(GREY) => Some(style.grey),
+                        Some(UNDERLINE) if !style.underline => None,
+                        other => other,
+                    }
                 }
             })
             .collect();
@@ -214,7 +222,7 @@ pub(crate) fn render(table: &Table, style: &Style) -> String {
         for l in 0..height {
             for j in 0..n {
                 if j > 0 {
-                    if style.colors && is_header {
+                    if style.colors && style.underline && is_header {
                         out.push_str(ADD_UNDERLINE);
                         out.push(' ');
                         out.push_str(NORMAL);
@@ -296,6 +304,8 @@ mod tests {
         let style = Style {
             max_width: None,
             colors: false,
+            grey: GREY,
+            underline: true,
             utf8: true,
         };
         assert_eq!(render(&t, &style), "A PADDING\nx 0B\n");
