@@ -8,7 +8,7 @@ use crate::gpt_types::Designator;
 use crate::plan::ids::fs_uuid;
 
 /// File systems for which upstream adds the `discard` mount option.
-const DISCARD_FS: [&str; 4] = ["btrfs", "ext4", "vfat", "xfs"];
+const DISCARD_FS: [&str; 7] = ["btrfs", "ext2", "ext3", "ext4", "f2fs", "vfat", "xfs"];
 
 /// How an fstab line names the file system: vfat by volume serial, others by UUID.
 fn source(format: &str, uuid: Uuid) -> String {
@@ -25,12 +25,18 @@ fn options(def: &Definition, format: &str, extra: Option<&str>) -> String {
         def.partition_type.designator,
         Some(Designator::Esp | Designator::Xbootldr)
     );
+    // /tmp partitions never run setuid programs.
+    let suid = if def.partition_type.designator == Some(Designator::Tmp) {
+        "nosuid"
+    } else {
+        "suid"
+    };
     let mut opts = if boot {
         "umask=0077,rw,nodev,nosuid,noexec,nosymfollow".to_string()
     } else if DISCARD_FS.contains(&format) {
-        "discard,rw,nodev,suid,exec".to_string()
+        format!("discard,rw,nodev,{suid},exec")
     } else {
-        "rw,nodev,suid,exec".to_string()
+        format!("rw,nodev,{suid},exec")
     };
     if let Some(extra) = extra.filter(|e| !e.is_empty()) {
         opts.push(',');
@@ -50,7 +56,12 @@ pub fn fstab(definitions: &[Definition], uuids: &[Option<Uuid>]) -> Option<Strin
         };
         for (place, extra) in &def.mount_points {
             any = true;
-            let pass = if place == "/" { 1 } else { 2 };
+            // fsck pass 1 belongs to the root partition type, wherever it is mounted.
+            let pass = if def.partition_type.designator == Some(Designator::Root) {
+                1
+            } else {
+                2
+            };
             out.push_str(&format!(
                 "{} {place} {format} {} 0 {pass}\n",
                 source(format, fs_uuid(*uuid)),
@@ -104,6 +115,38 @@ UUID=9ed65167-5129-4924-868f-806490671544 /home xfs discard,rw,nodev,suid,exec,n
         assert!(
             text.ends_with(" /data squashfs rw,nodev,suid,exec 0 2\n"),
             "{text}"
+        );
+    }
+
+    /// Upstream 257: pass 1 only for the root type (also at /mnt, not for another type
+    /// at /), `nosuid` for Type=tmp, `discard` for ext2/ext3/f2fs too.
+    #[test]
+    fn pass_suid_and_discard_like_upstream() {
+        let u = Some(Uuid::nil());
+        let defs = vec![
+            def("root", "btrfs", &[("/mnt", None)]),
+            def("linux-generic", "ext3", &[("/", None)]),
+            def("tmp", "ext2", &[("/tmp", None)]),
+            def("tmp", "vfat", &[("/tmp2", None)]),
+            def("srv", "f2fs", &[("/srv", None)]),
+            def("home", "erofs", &[("/home", None)]),
+        ];
+        let text = fstab(&defs, &[u; 6]).unwrap();
+        let lines: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.split_once(' ').unwrap().1)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "/mnt btrfs discard,rw,nodev,suid,exec 0 1",
+                "/ ext3 discard,rw,nodev,suid,exec 0 2",
+                "/tmp ext2 discard,rw,nodev,nosuid,exec 0 2",
+                "/tmp2 vfat discard,rw,nodev,nosuid,exec 0 2",
+                "/srv f2fs discard,rw,nodev,suid,exec 0 2",
+                "/home erofs rw,nodev,suid,exec 0 2",
+            ]
         );
     }
 

@@ -604,8 +604,10 @@ fn write_tables(
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("/"));
+    // Upstream creates the table with mode 0640 (minus the umask), not 0600.
     let mut temp = tempfile::Builder::new()
         .prefix(".#fstab")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o640))
         .tempfile_in(dir)?;
     temp.write_all(text.as_bytes())?;
     temp.as_file().sync_all()?;

@@ -114,6 +114,7 @@ pub fn run_case_with(
                     | "README"
                     | "ignore"
                     | "fs"
+                    | "files"
                     | "ours-extra-stderr"
             )
         ) {
@@ -241,8 +242,35 @@ pub fn run_case_with(
         }
         r.files.insert("contents", Some(tmp.normalize(&o.stdout)));
     }
+    // files: written files (e.g. --generate-fstab=) with their permission bits
+    if let Ok(list) = std::fs::read_to_string(case_dir.join("files")) {
+        r.files
+            .insert("files", Some(tmp.normalize(&listed_files(t, &list))));
+    }
     hook(&tmp, &mut r);
     Ok(r)
+}
+
+/// `== PATH mode NNNN` and the contents for each path of a case's `files` list (same
+/// format as tools/golden-lib.sh step 7).
+fn listed_files(t: &Path, list: &str) -> Vec<u8> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    for path in list
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let full = t.join(path);
+        match (std::fs::metadata(&full), std::fs::read(&full)) {
+            (Ok(m), Ok(data)) if m.is_file() => {
+                let mode = m.permissions().mode() & 0o7777;
+                out.extend_from_slice(format!("== {path} mode {mode:04o}\n").as_bytes());
+                out.extend_from_slice(&data);
+            }
+            _ => out.extend_from_slice(format!("== {path} missing\n").as_bytes()),
+        }
+    }
+    out
 }
 
 /// Run `prog args` with `input` on stdin (via a temp file), return stdout.
@@ -290,7 +318,9 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
         Err(e) => return Some(format!("harness error: {e}\n")),
     };
     let mut report = String::new();
-    for file in ["status", "stdout", "stderr", "sfdisk-d", "contents"] {
+    for file in [
+        "status", "stdout", "stderr", "sfdisk-d", "contents", "files",
+    ] {
         let actual = res.files.get(file).cloned().flatten();
         let actual = &actual;
         if ignored.iter().any(|i| i == file) {

@@ -31,6 +31,10 @@
 #      tools/golden-fs-stderr.pl before the {tmp} replacement; and
 #      contents = stdout of `tools/golden-fs-contents.sh T` (run in T with PATH
 #      and the KEY=VALUE lines of C/env), {tmp} replaced.
+#   7. If C/files exists (paths relative to T, one per line, # comments): files =
+#      for each path a line "== PATH mode NNNN" (octal permission bits, or
+#      "== PATH missing") followed by the file's contents, {tmp} replaced (used
+#      for --generate-fstab= output).
 
 GOLDEN_TMPDIR=${GOLDEN_TMPDIR:-/tmp}
 # PATH for all child processes (same rule as tests/common.rs: base_path)
@@ -72,12 +76,12 @@ golden_run_case() {
     for f in "$c"/* "$c"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue
         name=${f##*/}
-        case $name in cmd|env|setup|expected|README|ignore|fs) continue ;; esac
+        case $name in cmd|env|setup|expected|README|ignore|fs|files) continue ;; esac
         cp -a -- "$f" "$t/"
     done
     mkdir -p "$t/repart.d"
     mkdir -p "$out"
-    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d" "$out/contents"
+    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d" "$out/contents" "$out/files"
 
     if [ -f "$c/setup" ]; then
         if ! (cd "$t" && env -i PATH="$path" REPART="$repart" TMP="$t" \
@@ -128,7 +132,18 @@ golden_run_case() {
             return 1
         fi
     fi
-    golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d" "$out/contents"
+    if [ -f "$c/files" ]; then
+        while IFS= read -r line || [ -n "$line" ]; do
+            case $line in ''|'#'*) continue ;; esac
+            if [ -f "$t/$line" ]; then
+                printf '== %s mode %04o\n' "$line" "0$(stat -c %a -- "$t/$line")"
+                cat -- "$t/$line"
+            else
+                printf '== %s missing\n' "$line"
+            fi
+        done < "$c/files" > "$out/files"
+    fi
+    golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d" "$out/contents" "$out/files"
     rm -rf --one-file-system -- "$t"
     return 0
 }
