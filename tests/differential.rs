@@ -643,7 +643,15 @@ fn gen_basic(seed: u64, dir: &Path) -> Case {
             "dry-create"
         });
     }
-    if cmd.lines().any(|l| l == "--sector-size=4096") || descr.contains("--sector-size=4096") {
+    if cmd.lines().any(|l| l == "--no-legend") {
+        tags.push("no-legend");
+    }
+    if existing && cmd.lines().any(|l| l.starts_with("--size=")) {
+        tags.push("size-on-existing");
+    }
+    let sector4k =
+        cmd.lines().any(|l| l == "--sector-size=4096") || descr.contains("--sector-size=4096");
+    if sector4k {
         tags.push("4k");
     }
     Case {
@@ -652,7 +660,8 @@ fn gen_basic(seed: u64, dir: &Path) -> Case {
         contents: false,
         checks: checks::Checks {
             dry,
-            sector4k: false,
+            // the host's sfdisk sees only the protective MBR of these
+            sector4k: sector4k && fs_tools_available().is_ok(),
             ..Default::default()
         },
     }

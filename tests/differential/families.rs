@@ -73,17 +73,18 @@ fn pick_dry(rng: &mut Rng) -> Option<&'static str> {
     }
 }
 
-fn output_opt(rng: &mut Rng, cmd: &mut Vec<String>) {
+fn output_opt(rng: &mut Rng, cmd: &mut Vec<String>, tags: &mut Vec<&'static str>) {
     if rng.chance(25) {
-        cmd.push(
-            rng.pick(&[
-                "--json=short",
-                "--json=pretty",
-                "--no-legend",
-                "--pretty=no",
-            ])
-            .into(),
-        );
+        let o = rng.pick(&[
+            "--json=short",
+            "--json=pretty",
+            "--no-legend",
+            "--pretty=no",
+        ]);
+        if o == "--no-legend" {
+            tags.push("no-legend");
+        }
+        cmd.push(o.into());
     }
 }
 
@@ -203,7 +204,7 @@ pub fn gen_multistep(seed: u64, dir: &Path) -> Case {
         cmd.push(format!("--defer-partitions={}", deferred.unwrap_or("esp")));
     }
     cmd.push("--offline=yes".into());
-    output_opt(&mut rng, &mut cmd);
+    output_opt(&mut rng, &mut cmd, &mut tags);
     cmd.push("{img}".into());
     write_cmd(dir, &cmd);
     let dry = is_dry(&cmd);
@@ -390,7 +391,7 @@ pub fn gen_odd_gpt(seed: u64, dir: &Path) -> Case {
         cmd.push("--sector-size=4096".into());
     }
     cmd.push("--offline=yes".into());
-    output_opt(&mut rng, &mut cmd);
+    output_opt(&mut rng, &mut cmd, &mut tags);
     cmd.push("{img}".into());
     write_cmd(dir, &cmd);
     let dry = is_dry(&cmd);
@@ -436,7 +437,7 @@ const INI_SNIPPETS: &[(&str, &str)] = &[
     ("[Partition]\n", ""),
     ("[Partition]  \n", ""),
     ("   \n\t\n", ""),
-    ("Label=tab\tinside\n", ""),
+    ("Label=tab\tinside\n", "tab-label"),
     ("Label=a\\\n\\\nb\n", ""),
     ("Label=x\\ y\n", ""),
     ("UUID=null\\\n\n", ""),
@@ -463,10 +464,10 @@ fn gen_ini_defs(rng: &mut Rng, dir: &Path, tags: &mut Vec<&'static str>) {
                 snippets.push_str(sn);
             }
             if !tag.is_empty() && tag != "eof" {
-                tags.push(if tag == "crlf" {
-                    "ini-crlf"
-                } else {
-                    "ini-flags-continuation"
+                tags.push(match tag {
+                    "crlf" => "ini-crlf",
+                    "tab-label" => "tab-label",
+                    _ => "ini-flags-continuation",
                 });
             }
         }
@@ -580,7 +581,7 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
             }
             if rng.chance(40) {
                 let mut d = gen_def(&mut rng, defs.len(), true);
-                let spec = rng.pick(&["%T", "%V", "%a", "%%", "x%Ty", "%A", "%w"]);
+                let spec = rng.pick(&["%T", "%a", "%%", "x%Ty", "%a-%T", "%m", "%b"]);
                 d.main.push_str(&format!("Label={spec}\n"));
                 if spec.contains("%T") && tmpdir_missing {
                     tags.push("tmpdir-missing-%T");
@@ -588,10 +589,11 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
                 defs.push(d);
             }
             if rng.chance(20) {
-                cmd.push(
-                    rng.pick(&["--no-legend", "--pretty=yes", "--json=pretty"])
-                        .into(),
-                );
+                let o = rng.pick(&["--no-legend", "--pretty=yes", "--json=pretty"]);
+                if o == "--no-legend" {
+                    tags.push("no-legend");
+                }
+                cmd.push(o.into());
             }
             write(dir, "env", &env);
             write_defs(&dir.join("repart.d"), &defs);
@@ -694,8 +696,10 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
         cmd.push(d.into());
     }
     cmd.push("--offline=yes".into());
-    if rng.chance(10) {
+    let k4 = rng.chance(10);
+    if k4 {
         cmd.push("--sector-size=4096".into());
+        tags.push("4k");
     }
     cmd.push("{img}".into());
     write_cmd(dir, &cmd);
@@ -712,7 +716,7 @@ pub fn gen_options(seed: u64, dir: &Path) -> Case {
         checks: Checks {
             dry,
             deferred,
-            sector4k: false,
+            sector4k: k4,
             ..Default::default()
         },
     }
