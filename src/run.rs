@@ -352,6 +352,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         copy_sizes: Vec::new(),
         minimized_sizes: Vec::new(),
         root_hashes: Vec::new(),
+        // Drawn once, so that every planner call picks the same UUID on a collision.
+        fallback_uuids: definitions.iter().map(|_| Uuid::new_v4()).collect(),
     };
     if options.can_factory_reset {
         // Exit status only: 0 when a factory reset would remove something.
@@ -382,7 +384,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         discard: options.discard,
         grain: crate::plan::geometry::grain(state.sector_size),
     };
-    let identities = plan::new_partition_identities(&inputs.for_disk(&state));
+    let (identities, uuid_diags) = plan::new_partition_identities(&inputs.for_disk(&state));
+    crate::log::emit_all(&uuid_diags);
     let mut images =
         content::open_copy_blocks(&definitions, &identities, root.as_deref()).map_err(fail)?;
     write_tables(
@@ -538,6 +541,7 @@ struct Inputs<'a> {
     copy_sizes: Vec<Option<u64>>,
     minimized_sizes: Vec<Option<u64>>,
     root_hashes: Vec<Option<[u8; 32]>>,
+    fallback_uuids: Vec<Uuid>,
 }
 
 impl Inputs<'_> {
@@ -551,6 +555,7 @@ impl Inputs<'_> {
             minimized_sizes: &self.minimized_sizes,
             extend_table: self.extend_table,
             root_hashes: &self.root_hashes,
+            fallback_uuids: &self.fallback_uuids,
         }
     }
 }

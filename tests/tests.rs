@@ -10,6 +10,8 @@
 //!   the disk keeps its data and a rerun completes.
 //! * `invariants`: dry runs leave the image's bytes alone, deferred and foreign
 //!   partitions keep their bytes and entries (with the oracle too when installed).
+//! * `uuid_collision`: a seed-derived partition UUID that is already taken falls
+//!   back to one UUID, the same in `--generate-fstab=`, `--json` and the file system.
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -25,3 +27,4 @@ mod fs;
 mod golden;
 mod hardening;
 mod invariants;
+mod uuid_collision;

@@ -135,6 +135,11 @@ pub struct PlanInput<'a> {
     /// Per definition: the root hash of a `Verity=hash` definition's tree when it is
     /// already known (computed by `Minimize=`).
     pub root_hashes: &'a [Option<[u8; 32]>],
+    /// Per definition: the partition UUID used when the one derived from the seed is
+    /// already taken. Upstream draws it at random, once per run; the shell does too and
+    /// passes it in, so every planner call (fstab, `Minimize=`, the plan) agrees on it.
+    /// A definition without an entry gets the all-zero UUID.
+    pub fallback_uuids: &'a [Uuid],
 }
 
 /// Why no plan could be made.
@@ -259,14 +264,14 @@ fn build_slots<'a>(input: &PlanInput<'a>, existing: &[ExistingPartition]) -> Vec
     slots
 }
 
-fn assign_uuids(slots: &mut [Slot], seed: Uuid, diags: &mut Vec<Diagnostic>) {
+fn assign_uuids(slots: &mut [Slot], seed: Uuid, fallback: &[Uuid], diags: &mut Vec<Diagnostic>) {
     for i in 0..slots.len() {
         let current = slots[i].existing.as_ref().map(|e| e.uuid);
         if let Some(uuid) = current.filter(|u| !u.is_nil()) {
             slots[i].uuid = uuid;
             continue;
         }
-        let Some(def) = slots[i].def else {
+        let (Some(def), Some(index)) = (slots[i].def, slots[i].definition) else {
             slots[i].uuid = current.unwrap_or_default();
             continue;
         };
@@ -286,14 +291,19 @@ fn assign_uuids(slots: &mut [Slot], seed: Uuid, diags: &mut Vec<Diagnostic>) {
                             || (j < i && s.uuid == derived))
                 });
                 if taken {
+                    // A new partition has no number yet: upstream prints its unset
+                    // number, UINT64_MAX.
+                    let partno = slots[i]
+                        .existing
+                        .as_ref()
+                        .map_or(u64::MAX, |e| u64::from(e.partno));
                     diags.push(Diagnostic {
-                        level: Level::Info,
+                        level: Level::Warning,
                         message: format!(
-                            "Partition UUID calculated from seed for partition {} already used, reverting to randomized UUID.",
-                            slots[i].existing.as_ref().map_or(i as u32, |e| e.partno)
+                            "Partition UUID calculated from seed for partition {partno} already used, reverting to randomized UUID."
                         ),
                     });
-                    Uuid::new_v4()
+                    fallback.get(index).copied().unwrap_or_default()
                 } else {
                     derived
                 }
@@ -424,23 +434,36 @@ fn drop_by_priority(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) -> bool {
 }
 
 /// The UUID and label each new partition will get, indexed by definition (`None` for
-/// definitions that matched an existing partition). File systems need them before
-/// the plan exists: upstream decides them before Minimize= and `--size=auto`.
-pub fn new_partition_identities(input: &PlanInput) -> Vec<Option<(Uuid, String)>> {
-    identities(input)
+/// definitions that matched an existing partition), with the messages upstream logs
+/// while deciding them (a seed-derived UUID that is taken). File systems need them
+/// before the plan exists: upstream decides them before Minimize= and `--size=auto`,
+/// and logs those messages there (so `compute` does not repeat them).
+pub fn new_partition_identities(
+    input: &PlanInput,
+) -> (Vec<Option<(Uuid, String)>>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let new = identities_logged(input, &mut diags)
         .into_iter()
         .map(|i| {
             i.filter(|(_, _, new)| *new)
                 .map(|(uuid, label, _)| (uuid, label))
         })
-        .collect()
+        .collect();
+    (new, diags)
 }
 
 /// UUID, label and "is new" of every definition's partition, indexed by definition.
 pub fn identities(input: &PlanInput) -> Vec<Option<(Uuid, String, bool)>> {
+    identities_logged(input, &mut Vec::new())
+}
+
+fn identities_logged(
+    input: &PlanInput,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Option<(Uuid, String, bool)>> {
     let layout = layout(input);
     let mut slots = build_slots(input, &layout.existing);
-    assign_uuids(&mut slots, input.seed, &mut Vec::new());
+    assign_uuids(&mut slots, input.seed, input.fallback_uuids, diags);
     assign_labels(&mut slots);
     let mut out = vec![None; input.definitions.len()];
     for slot in &slots {
@@ -469,7 +492,13 @@ pub fn compute(input: &PlanInput) -> Result<(Plan, Vec<Diagnostic>), (PlanError,
     let grain = geometry::grain(disk.sector_size);
     let layout = layout(input);
     let mut slots = build_slots(input, &layout.existing);
-    assign_uuids(&mut slots, input.seed, &mut diags);
+    // Its messages were logged by `new_partition_identities`, as upstream's order wants.
+    assign_uuids(
+        &mut slots,
+        input.seed,
+        input.fallback_uuids,
+        &mut Vec::new(),
+    );
     assign_verity_uuids(&mut slots, input);
     assign_labels(&mut slots);
 

@@ -40,6 +40,7 @@ fn input<'a>(defs: &'a [Definition], disk: &'a DiskState) -> PlanInput<'a> {
         minimized_sizes: &[],
         root_hashes: &[],
         extend_table: true,
+        fallback_uuids: &[],
     }
 }
 

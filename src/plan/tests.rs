@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::config::Definition;
+use crate::config::{Definition, Level};
 use crate::disk::{DiskState, ExistingPartition, ExistingTable, Label};
 use crate::gpt_types::PartitionType;
-use crate::plan::{PlanInput, compute, minimal_disk_size};
+use crate::plan::{PlanInput, compute, identities, minimal_disk_size, new_partition_identities};
 
 const SEED: &str = "750b6cd5c4ae4012a15e7be3c29e6a47";
 
@@ -45,6 +45,7 @@ fn input<'a>(defs: &'a [Definition], disk: &'a DiskState) -> PlanInput<'a> {
         minimized_sizes: &[],
         root_hashes: &[],
         extend_table: true,
+        fallback_uuids: &[],
     }
 }
 
@@ -272,4 +273,89 @@ fn extending_never_shrinks_the_usable_area() {
     assert_eq!(plan.last_lba, 200_000);
     let p = &plan.partitions[0];
     assert!(p.offset + p.new_size <= (plan.last_lba + 1) * 512);
+}
+
+/// A disk whose only partition (swap, slot 0) has the UUID the seed derives for the
+/// first linux-generic partition.
+fn disk_with_taken_uuid() -> DiskState {
+    let table = ExistingTable {
+        disk_guid: Uuid::parse_str("f3da61f7-07b5-cb41-8e84-74166a5c0b57").unwrap(),
+        first_lba: 2048,
+        last_lba: 524254,
+        entry_count: 128,
+        partitions: vec![ExistingPartition {
+            partno: 0,
+            type_uuid: swap().uuid,
+            uuid: crate::plan::ids::partition_uuid(
+                Uuid::parse_str(SEED).unwrap(),
+                generic().uuid,
+                0,
+            ),
+            label: String::new(),
+            offset: 2048 * 512,
+            size: 8 << 20,
+            attrs: 0,
+        }],
+        backup_at_end: true,
+    };
+    DiskState {
+        sector_size: 512,
+        total_bytes: 256 << 20,
+        label: Label::Gpt(table),
+    }
+}
+
+/// On a collision every planner entry point takes the UUID the shell drew for that
+/// definition (upstream draws one random UUID per run), and logs upstream's warning
+/// with the unset partition number of a new partition.
+#[test]
+fn taken_seed_uuid_falls_back_to_the_given_uuid_everywhere() {
+    let defs = vec![def("10-a.conf", generic()), def("20-b.conf", generic())];
+    let disk = disk_with_taken_uuid();
+    let fallback = [
+        Uuid::parse_str("9e2dd57a-ec84-4c1e-86b3-03d7a40853b9").unwrap(),
+        Uuid::parse_str("11111111-2222-4333-8444-555555555555").unwrap(),
+    ];
+    let mut inp = input(&defs, &disk);
+    inp.fallback_uuids = &fallback;
+    let (plan, diags) = compute(&inp).unwrap();
+    // Logged once, by `new_partition_identities` (upstream logs it before Minimize=).
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(plan.partitions[0].uuid, fallback[0]);
+    // The second linux-generic partition derives with k=1, which is free.
+    let second = crate::plan::ids::partition_uuid(inp.seed, generic().uuid, 1);
+    assert_eq!(plan.partitions[1].uuid, second);
+    let ids: Vec<Uuid> = identities(&inp).into_iter().map(|i| i.unwrap().0).collect();
+    assert_eq!(ids, vec![fallback[0], second]);
+    let (new, diags) = new_partition_identities(&inp);
+    let new: Vec<Uuid> = new.into_iter().map(|i| i.unwrap().0).collect();
+    assert_eq!(new, ids);
+    assert_eq!(
+        diags
+            .iter()
+            .map(|d| (d.level, d.message.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(
+            Level::Warning,
+            "Partition UUID calculated from seed for partition 18446744073709551615 already used, reverting to randomized UUID."
+        )]
+    );
+    // The same input plans the same UUIDs again: nothing in the planner is random.
+    assert_eq!(compute(&inp).unwrap().0, plan);
+}
+
+/// Without a collision the fallback UUIDs are not used.
+#[test]
+fn free_seed_uuid_ignores_the_fallback() {
+    let defs = vec![def("10-a.conf", generic())];
+    let disk = blank(256 << 20, 512);
+    let fallback = [Uuid::parse_str("9e2dd57a-ec84-4c1e-86b3-03d7a40853b9").unwrap()];
+    let mut inp = input(&defs, &disk);
+    inp.fallback_uuids = &fallback;
+    let (plan, _) = compute(&inp).unwrap();
+    assert_eq!(
+        plan.partitions[0].uuid,
+        crate::plan::ids::partition_uuid(inp.seed, generic().uuid, 0)
+    );
+    assert!(new_partition_identities(&inp).1.is_empty());
 }
