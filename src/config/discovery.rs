@@ -214,6 +214,11 @@ pub fn load_definitions(
             });
         }
         for d in &dropins {
+            // A drop-in that vanished or is a dangling symlink is listed but skipped,
+            // like upstream (config files that do not exist are ignored there).
+            if std::fs::metadata(d).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+                continue;
+            }
             files.push(SourceFile {
                 content: read(d)?,
                 path: d.clone(),

@@ -36,11 +36,17 @@ impl SystemInfo {
             .or_else(|_| std::fs::read_to_string(under_root("/usr/lib/os-release")))
             .ok()
             .map(|s| parse_os_release(&s));
+        // Upstream uses the first of these that is an absolute, normalized path of an
+        // existing directory (a relative or missing one is skipped), else the default.
         let env_tmp = || {
             ["TMPDIR", "TEMP", "TMP"]
                 .iter()
                 .filter_map(|v| std::env::var(v).ok())
-                .find(|v| v.starts_with('/'))
+                .find(|value| {
+                    let normalized =
+                        !value.contains("//") && !value.split('/').any(|c| c == "." || c == "..");
+                    value.starts_with('/') && normalized && Path::new(value).is_dir()
+                })
         };
         let (tmp_dir, var_tmp_dir) = if root.is_some() {
             ("/tmp".to_string(), "/var/tmp".to_string())

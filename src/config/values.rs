@@ -46,11 +46,18 @@ fn split_number(text: &str) -> (bool, u32, &str) {
     let lower = s.get(..2).map(str::to_ascii_lowercase);
     match lower.as_deref() {
         Some("0x") => (negative, 16, &s[2..]),
-        Some("0o") => (negative, 8, &s[2..]),
-        Some("0b") => (negative, 2, &s[2..]),
+        // systemd strips these prefixes itself and hands the rest to strtoull(), which
+        // skips whitespace (and a plus sign) again: `0b 1` is 1.
+        Some("0o") => (negative, 8, after_own_prefix(&s[2..])),
+        Some("0b") => (negative, 2, after_own_prefix(&s[2..])),
         _ if s.len() > 1 && s.starts_with('0') => (negative, 8, &s[1..]),
         _ => (negative, 10, s),
     }
+}
+
+fn after_own_prefix(rest: &str) -> &str {
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    rest.strip_prefix('+').unwrap_or(rest)
 }
 
 fn parse_magnitude(digits: &str, radix: u32) -> Result<u128, Errno> {
@@ -364,6 +371,10 @@ mod tests {
         assert_eq!(parse_i32(" 010"), Ok(8));
         assert_eq!(parse_i32("0o7"), Ok(7));
         assert_eq!(parse_i32("0b11"), Ok(3));
+        // Continuation lines join with a space: `Flags=0b\` + `1` is `0b 1` (upstream: 1).
+        assert_eq!(parse_u64("0b 1"), Ok(1));
+        assert_eq!(parse_u64("0o 7"), Ok(7));
+        assert_eq!(parse_u64("0x 1"), Err(Errno::Invalid));
         assert_eq!(parse_i32("0"), Ok(0));
         assert_eq!(parse_i32("abc"), Err(Errno::Invalid));
         assert_eq!(parse_i32("1.5"), Err(Errno::Invalid));
