@@ -285,11 +285,13 @@ fn assign_uuids(slots: &mut [Slot], seed: Uuid, fallback: &[Uuid], diags: &mut V
                     .filter(|s| s.partition_type.uuid == ty)
                     .count() as u64;
                 let derived = ids::partition_uuid(seed, ty, k);
-                let taken = slots.iter().enumerate().any(|(j, s)| {
-                    j != i
-                        && (s.existing.as_ref().is_some_and(|e| e.uuid == derived)
-                            || (j < i && s.uuid == derived))
-                });
+                // Only existing partitions' UUIDs count: upstream lets another
+                // definition's `UUID=` equal a derived UUID (both partitions get it;
+                // golden uuid-explicit-equals-derived), and two derivations never meet.
+                let taken = slots
+                    .iter()
+                    .enumerate()
+                    .any(|(j, s)| j != i && s.existing.as_ref().is_some_and(|e| e.uuid == derived));
                 if taken {
                     // A new partition has no number yet: upstream prints its unset
                     // number, UINT64_MAX.

@@ -359,3 +359,22 @@ fn free_seed_uuid_ignores_the_fallback() {
     );
     assert!(new_partition_identities(&inp).1.is_empty());
 }
+
+/// Another definition's `UUID=` does not make a derived UUID taken (upstream gives
+/// both partitions the same UUID; golden uuid-explicit-equals-derived).
+#[test]
+fn explicit_uuid_of_another_definition_is_not_a_collision() {
+    let seed = Uuid::parse_str(SEED).unwrap();
+    let derived = crate::plan::ids::partition_uuid(seed, generic().uuid, 0);
+    let mut b = def("05-b.conf", home());
+    b.uuid = Some(crate::config::UuidSetting::Explicit(derived));
+    let defs = vec![b, def("10-a.conf", generic())];
+    let disk = blank(256 << 20, 512);
+    let fallback = [Uuid::nil(), Uuid::parse_str(SEED).unwrap()];
+    let mut inp = input(&defs, &disk);
+    inp.fallback_uuids = &fallback;
+    let (plan, _) = compute(&inp).unwrap();
+    assert_eq!(plan.partitions[0].uuid, derived);
+    assert_eq!(plan.partitions[1].uuid, derived);
+    assert!(new_partition_identities(&inp).1.is_empty());
+}
