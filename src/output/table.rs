@@ -61,7 +61,7 @@ fn width(s: &str) -> usize {
     super::width::str_width(s)
 }
 
-/// Display width of one character (control characters count 0).
+/// Display width of one character (a TAB counts 8).
 fn char_width(c: char) -> usize {
     super::width::char_width(c)
 }
