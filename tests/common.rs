@@ -266,7 +266,12 @@ pub fn run(
     env: &[(String, OsString)],
     timeout: Duration,
 ) -> Output {
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(prog);
+    // Own process group: on a timeout the whole group is killed, so that a
+    // stray grandchild (e.g. an mkfs tool blocked on a fifo) cannot keep the
+    // output pipes open and hang the harness.
+    cmd.process_group(0);
     cmd.args(args)
         .current_dir(cwd)
         .env_clear()
@@ -307,12 +312,17 @@ pub fn run(
             Err(_) => break None,
         }
         if start.elapsed() > timeout {
+            // SAFETY: kill(2) on the child's own process group.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             let _ = child.kill();
             timed_out = true;
             break child.wait().ok();
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Whatever the child left behind in its group must not hold the pipes.
+    // SAFETY: kill(2) on the child's own (just reaped) process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     let stdout = t1.join().unwrap_or_default();
     let mut stderr = t2.join().unwrap_or_default();
     let status = if timed_out {

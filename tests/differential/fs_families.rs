@@ -181,6 +181,11 @@ pub fn gen_trees(seed: u64, dir: &Path) -> Case {
             &format!("[Partition]\n{}\n", l.join("\n")),
         );
     }
+    if tags.contains(&"fs:vfat") && tags.contains(&"fifo") {
+        // upstream's mcopy blocks forever reading a fifo (not reproducible)
+        setup = setup.replace("mkfifo \"$d/fifo\"\n", "");
+        tags.retain(|t| *t != "fifo");
+    }
     setup.push_str("snapshot\n");
     write(dir, "setup", &setup);
     write(
