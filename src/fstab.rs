@@ -38,7 +38,8 @@ fn options(def: &Definition, format: &str, extra: Option<&str>) -> String {
     } else {
         format!("rw,nodev,{suid},exec")
     };
-    if let Some(extra) = extra.filter(|e| !e.is_empty()) {
+    // An empty option list ("MountPoint=/x:") still gets its separator, like upstream.
+    if let Some(extra) = extra {
         opts.push(',');
         opts.push_str(extra);
     }

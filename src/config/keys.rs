@@ -579,7 +579,9 @@ fn parse_mount_point(def: &mut Definition, v: &str, log: &mut Log<'_, '_>) {
         return;
     };
     if let Some(p) = log.path("MountPoint", &where_, false) {
-        let options = fields.next().filter(|o| !o.is_empty());
+        // "/x:" keeps its empty option list: upstream's fstab line then ends
+        // the options with a separator.
+        let options = fields.next();
         def.mount_points.push((p, options));
     }
 }

@@ -569,7 +569,7 @@ fn mount_points_and_encrypted_volume() {
     assert_eq!(
         d.def.mount_points,
         vec![
-            ("/a".to_string(), None),
+            ("/a".to_string(), Some(String::new())),
             ("/b c".to_string(), Some("ro".to_string()))
         ]
     );

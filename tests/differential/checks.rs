@@ -226,7 +226,7 @@ fn dry_effect(before: &Path, after: &Path, ends_only: bool) -> Vec<u8> {
     format!("{state}, {what} {}\n", digest(after, ends_only)).into_bytes()
 }
 
-/// A digest of the file; with `ends_only`, of its first and last MiB only
+/// A digest of the file; with `ends_only`, of its table areas only
 /// (the table areas: file systems written into the partitions carry times
 /// and random ids, compared by `contents` instead).
 fn digest(p: &Path, ends_only: bool) -> String {
@@ -236,8 +236,13 @@ fn digest(p: &Path, ends_only: bool) -> String {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         if ends_only {
             const MIB: u64 = 1 << 20;
-            let mut buf = vec![0u8; MIB.min(len) as usize];
-            for at in [0, len.saturating_sub(MIB)] {
+            // the first MiB and the backup table (33 sectors of 512 bytes
+            // or 5 of 4096), not the end of the last partition's file system
+            for (at, n) in [
+                (0, MIB.min(len)),
+                (len.saturating_sub(20480), 20480.min(len)),
+            ] {
+                let mut buf = vec![0u8; n as usize];
                 if f.read_exact_at(&mut buf, at).is_ok() {
                     h.update(&buf);
                 }

@@ -53,19 +53,12 @@ pub const SKIPS: &[Skip] = &[
         "--- contents",
         "",
     ),
-    skip("cli: SYSTEMD_COLORS=1", &["colors-on"], "--- stdout", ""),
     skip("cli: --no-legend width", &["no-legend"], "--- stdout", ""),
     skip("cli: TAB in Label", &["tab-label"], "--- stdout", ""),
     skip(
         "cli: Flags=0b\\ continuation",
         &["ini-flags-continuation"],
         "--- sfdisk-d",
-        "",
-    ),
-    skip(
-        "cli: fstab pass/nosuid/discard/mode; divergences.md D3 (MountPoint=/x: trailing comma)",
-        &["fstab"],
-        "--- file/fstab",
         "",
     ),
 ];
