@@ -157,7 +157,9 @@ fn compress(requested: &[usize], available: usize) -> Vec<usize> {
 
 /// Final column widths for the visible rows.
 fn column_widths(rows: &[Vec<&str>], n: usize, max_width: Option<usize>) -> Vec<usize> {
-    let mut requested = vec![0usize; n];
+    // Every column is at least one column wide, even when all its cells are empty and
+    // there is no header (upstream 257 with --no-legend and no FILE names).
+    let mut requested = vec![1usize; n];
     for row in rows {
         for (j, text) in row.iter().enumerate().take(n) {
             let w = text.split('\n').map(width).max().unwrap_or(0);
