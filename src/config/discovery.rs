@@ -93,7 +93,12 @@ pub fn search_dirs(opts: &LoadOptions) -> Vec<PathBuf> {
         }
     }
     if !dirs.is_empty() {
-        return dirs;
+        // Upstream resolves symlinks in the directories it lists (a `repart.d` that links
+        // to a store directory shows up under its target path, e.g. in JSON `file`).
+        return dirs
+            .into_iter()
+            .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+            .collect();
     }
     DEFAULT_DIRS
         .iter()
