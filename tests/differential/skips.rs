@@ -54,13 +54,6 @@ pub const SKIPS: &[Skip] = &[
         "",
     ),
     skip("cli: --no-legend width", &["no-legend"], "--- stdout", ""),
-    skip("cli: TAB in Label", &["tab-label"], "--- stdout", ""),
-    skip(
-        "cli: Flags=0b\\ continuation",
-        &["ini-flags-continuation"],
-        "--- sfdisk-d",
-        "",
-    ),
 ];
 
 /// The item of the first skip-list entry matching the case.
