@@ -53,7 +53,6 @@ pub const SKIPS: &[Skip] = &[
         "--- contents",
         "",
     ),
-    skip("cli: --no-legend width", &["no-legend"], "--- stdout", ""),
 ];
 
 /// The item of the first skip-list entry matching the case.
