@@ -60,7 +60,8 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Writes the split files and records their paths in the plan (`-` for rows that get
-/// none). Returns the files created, for cleanup on failure.
+/// none, when any row has one); deferred partitions are named but not written.
+/// Returns the files created, for cleanup on failure.
 pub fn split(
     plan: &mut Plan,
     definitions: &[Definition],
@@ -74,6 +75,7 @@ pub fn split(
     // Split files are removed if the run is killed while they are being written.
     let mut tracked = Vec::new();
     let mut jobs = Vec::new();
+    let mut named_only = Vec::new();
     for (row_index, row) in plan.partitions.iter().enumerate() {
         let Some(def) = row.definition.and_then(|i| definitions.get(i)) else {
             continue;
@@ -81,9 +83,6 @@ pub fn split(
         let Some(template) = &def.split_name else {
             continue;
         };
-        if deferred.contains(&row.partition_type.uuid) {
-            continue;
-        }
         let info = SplitInfo {
             type_name: row
                 .partition_type
@@ -106,7 +105,16 @@ pub fn split(
             });
         }
         names.push((path, name.clone()));
+        // A deferred partition is named like upstream (its path is in the table) but
+        // has no contents to write yet.
+        if deferred.contains(&row.partition_type.uuid) {
+            named_only.push((row_index, split_path(node, &name)));
+            continue;
+        }
         jobs.push((row_index, split_path(node, &name)));
+    }
+    for (row_index, path) in named_only {
+        plan.partitions[row_index].split_path = Some(path);
     }
     for (row_index, path) in jobs {
         let row = &plan.partitions[row_index];
@@ -127,9 +135,13 @@ pub fn split(
         copy_region(image, row.offset, row.new_size, &file).map_err(err)?;
         plan.partitions[row_index].split_path = Some(path);
     }
-    for row in plan.partitions.iter_mut() {
-        if row.split_path.is_none() {
-            row.split_path = Some("-".to_string());
+    // Upstream shows the SPLIT PATH column only when some partition has a split path;
+    // the others then read "-".
+    if plan.partitions.iter().any(|row| row.split_path.is_some()) {
+        for row in plan.partitions.iter_mut() {
+            if row.split_path.is_none() {
+                row.split_path = Some("-".to_string());
+            }
         }
     }
     Ok(())
