@@ -420,8 +420,15 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
                 format_bytes(state.total_bytes)
             );
         }
+        let before = target.total_bytes;
         grow_file(&mut target, wanted, options)?;
         state = load_state(&mut target, options)?;
+        // Upstream reloads the table after --size=auto grew the image, and that reload
+        // plans with the new space even in a dry run (a fixed --size= does not: the
+        // table is loaded once, after growing). Differential seeds 711 and 200241.
+        if target.total_bytes > before {
+            inputs.extend_table = true;
+        }
     }
 
     let input = inputs.for_disk(&state);
