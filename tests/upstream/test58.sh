@@ -144,8 +144,10 @@ fi
 
 # Link directories: `systemd-repart` = the program under test.
 mkdir -p "$WORK/bin-repart" "$WORK/bin-oracle"
-ln -s "$REPART_BIN" "$WORK/bin-repart/systemd-repart"
-ln -s "$ORACLE" "$WORK/bin-oracle/systemd-repart"
+# Copies, not links: each testcase gets its own /tmp, which would hide a checkout
+# (and its target/ and tools/oracle/) below /tmp.
+cp "$REPART_BIN" "$WORK/bin-repart/systemd-repart"
+cp "$ORACLE" "$WORK/bin-oracle/systemd-repart"
 
 # run IMPL NAME OFFLINE [SECTOR] -> PASS|FAIL|SKIP (log in $LOGS/IMPL/NAME.log)
 run_one() {
