@@ -882,7 +882,7 @@ fn differential() {
     }
     for (item, s) in &by_item {
         eprintln!(
-            "known (skip list, fix in progress): {item}: {} case(s), seeds {s:?}",
+            "known (skip list): {item}: {} case(s), seeds {s:?}",
             s.len()
         );
     }

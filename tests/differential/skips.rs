@@ -1,9 +1,10 @@
-//! TEMPORARY skip list: known divergences whose fixes are in progress (by the
-//! helper named in the item). A mismatching case that has one of these tags
+//! Skip list: known divergences, either deliberate (listed in
+//! testdata/golden/KNOWN-DIFFERENCES: upstream is not reproducible there) or
+//! temporary, whose fixes are in progress (the item names it). A mismatching case that has one of these tags
 //! (set by the generators) is reported as "known (item)" and does not fail
 //! the test; everything else still does. Remove an entry as soon as its fix
 //! has landed (`DIFF_NO_SKIPS=1` runs without the list, to check that).
-//! New root causes go to /work/coord/divergences.md, not here, unless their
+//! New root causes go to docs/divergences.md, not here, unless their
 //! fix is being worked on.
 
 /// One known divergence: cases with all of `tags` whose mismatch report
@@ -42,14 +43,14 @@ pub const SKIPS: &[Skip] = &[
         "",
     ),
     skip(
-        "fs: root dir time (squashfs root directory)",
-        &["tree"],
+        "deliberate (KNOWN-DIFFERENCES fs-root): without SOURCE_DATE_EPOCH upstream stamps the squashfs root directory with the build time (not reproducible)",
+        &["tree", "no-sde"],
         "{now} squashfs-root\n",
         "",
     ),
     skip(
-        "fs: divergences.md D1 (dir mtime after a later CopyFiles= writes into it)",
-        &["tree", "dup-source"],
+        "deliberate (KNOWN-DIFFERENCES fs-root): without SOURCE_DATE_EPOCH upstream stamps a directory a later CopyFiles= writes into with the build time (not reproducible)",
+        &["tree", "dup-source", "no-sde"],
         "--- contents",
         "",
     ),
