@@ -15,8 +15,8 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use repart::disk::gpt::{
-    GptProbe, NewTable, crc32, decode_name, encode_name, extend_table, probe_sector_size,
-    read_gpt, read_label, write_table,
+    GptProbe, NewTable, crc32, decode_name, encode_name, extend_table, probe_sector_size, read_gpt,
+    read_label, write_table,
 };
 use repart::disk::{ExistingPartition, ExistingTable};
 
