@@ -137,6 +137,27 @@ pub fn passthrough_env() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Our binary, and the oracle when it is installed (`who` names the test in the
+/// message when the oracle is skipped).
+pub fn binaries_with_oracle(who: &str) -> Vec<PathBuf> {
+    let mut bins = vec![repart_under_test()];
+    match oracle_available() {
+        Ok(()) => bins.push(oracle_wrapper()),
+        Err(why) => eprintln!("{who}: oracle SKIPPED: {why}"),
+    }
+    bins
+}
+
+/// The environment of a child repart run: the oracle's variables and `path` as PATH.
+pub fn child_env(path: OsString) -> Vec<(String, OsString)> {
+    let mut env: Vec<(String, OsString)> = passthrough_env()
+        .into_iter()
+        .map(|(k, v)| (k, OsString::from(v)))
+        .collect();
+    env.push(("PATH".into(), path));
+    env
+}
+
 pub fn sfdisk() -> PathBuf {
     for c in ["/usr/sbin/sfdisk", "/sbin/sfdisk", "/usr/bin/sfdisk"] {
         if Path::new(c).exists() {

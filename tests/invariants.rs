@@ -15,31 +15,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::{
-    TempDir, base_path, oracle_available, oracle_wrapper, passthrough_env, repart_under_test, run,
-    sfdisk,
+    TempDir, base_path, binaries_with_oracle, child_env, repart_under_test, run, sfdisk,
 };
 
 const SEED: &str = "--seed=e2a40bf9-73f1-4278-9160-49c031e7aedd";
 const TIMEOUT: Duration = Duration::from_secs(60);
 const MIB: u64 = 1 << 20;
 
-/// Our binary, and the oracle when it is installed.
 fn binaries() -> Vec<PathBuf> {
-    let mut bins = vec![repart_under_test()];
-    match oracle_available() {
-        Ok(()) => bins.push(oracle_wrapper()),
-        Err(why) => eprintln!("invariants: oracle SKIPPED: {why}"),
-    }
-    bins
+    binaries_with_oracle("invariants")
 }
 
 fn env() -> Vec<(String, OsString)> {
-    let mut env: Vec<(String, OsString)> = passthrough_env()
-        .into_iter()
-        .map(|(k, v)| (k, OsString::from(v)))
-        .collect();
-    env.push(("PATH".into(), base_path()));
-    env
+    child_env(base_path())
 }
 
 fn repart(bin: &Path, dir: &Path, args: &[&str]) -> (i32, String) {

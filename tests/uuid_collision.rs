@@ -26,21 +26,11 @@ const SWAP: &str = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F";
 const WARNING: &str = "already used, reverting to randomized UUID.";
 
 fn binaries() -> Vec<PathBuf> {
-    let mut bins = vec![repart_under_test()];
-    match oracle_available() {
-        Ok(()) => bins.push(oracle_wrapper()),
-        Err(why) => eprintln!("uuid_collision: oracle SKIPPED: {why}"),
-    }
-    bins
+    binaries_with_oracle("uuid_collision")
 }
 
 fn env() -> Vec<(String, OsString)> {
-    let mut env: Vec<(String, OsString)> = passthrough_env()
-        .into_iter()
-        .map(|(k, v)| (k, OsString::from(v)))
-        .collect();
-    env.push(("PATH".into(), fs_path()));
-    env
+    child_env(fs_path())
 }
 
 fn sh(dir: &Path, script: &str) -> String {
