@@ -26,7 +26,8 @@
 #                run via chroot in a private mount namespace (most faithful).
 #        ldso:   only the needed .debs unpacked into $CACHE/$SUITE-ldso (~150 MB, ~10 s),
 #                run through the suite's own ld.so --library-path, no chroot.
-#   REPART_ORACLE_PACKAGES comma separated package list (default below)
+#   REPART_ORACLE_PACKAGES comma separated package list (default below; cryptsetup and
+#                          the tss2 libraries are there for Encrypt=/Verity= with TPM2)
 #
 # The wrapper ./reference-repart (next to this script) uses the same variables.
 set -euo pipefail
@@ -35,7 +36,7 @@ CACHE=${REPART_ORACLE_CACHE:-/var/cache/repart-oracle}
 SUITE=${REPART_ORACLE_SUITE:-trixie}
 MIRROR=${REPART_ORACLE_MIRROR:-http://deb.debian.org/debian}
 MODE=${REPART_ORACLE_MODE:-chroot}
-PACKAGES=${REPART_ORACLE_PACKAGES:-systemd,systemd-repart,e2fsprogs,dosfstools,mtools,squashfs-tools,erofs-utils,btrfs-progs,xfsprogs,util-linux,fdisk,libcryptsetup12}
+PACKAGES=${REPART_ORACLE_PACKAGES:-systemd,systemd-repart,e2fsprogs,dosfstools,mtools,squashfs-tools,erofs-utils,btrfs-progs,xfsprogs,util-linux,fdisk,libcryptsetup12,cryptsetup-bin,systemd-cryptsetup,libtss2-esys-3.0.2-0t64,libtss2-mu-4.0.1-0t64,libtss2-rc0t64,libtss2-tctildr0t64,libtss2-tcti-device0t64,libtss2-tcti-swtpm0t64}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 FORCE=0 CHECK=0
