@@ -1,38 +1,28 @@
 //! repart: a drop-in reimplementation of systemd-repart (upstream v257 behaviour).
 //!
+//! Two layers, one folder each:
+//!
+//! - [`pure`], the functional core (values in, values out; no I/O, no randomness, no
+//!   environment reads): `cli` (what the command line means), `config` (repart.d
+//!   text → definitions), `plan` (placement decisions), `output` (table/JSON),
+//!   `gpt_types`, `size`, `fstype`, `fstab` (fstab/crypttab rendering), `verity`
+//!   (hash-tree format), `security_args` (key/TPM2/policy option values).
+//! - [`shell`], the imperative shell: `run` (the main sequence), `definition_files`
+//!   (finding and reading repart.d files), `system_info` (host facts for specifiers),
+//!   `disk` (GPT, block devices), `root_device` (which disk backs `/`), `fs` (mkfs
+//!   tools, content trees), `block_sources` (`CopyBlocks=` sources and `Minimize=`
+//!   images, sized before planning), `apply` (writes in a data-safe order), `split`,
+//!   `copy_from`, `factory_reset`, `signing` (key/certificate files), `list_devices`,
+//!   `signal_cleanup` (temporary files removed on SIGTERM/SIGINT), `log`, `fault`
+//!   (test-only fault injection).
+//!
 //! Data flows one way: `cli` → `config` (definitions) → `disk` (current state) →
 //! `plan` (pure placement decisions) → `output` (table/JSON) and `apply` (writes).
-//!
-//! The functional core (values in, values out): `cli`, `config` (except
-//! `discovery`/`system`), `gpt_types`, `size`, `fstype`, `plan`, `output`, `fstab`.
-//! The imperative shell: `run` (the main sequence), `disk` (GPT, block devices),
-//! `fs` (mkfs tools, content trees), `content` (block sources, Minimize=), `apply`
-//! (writes in a data-safe order), `split`, `copy_from`, `factory_reset`, `discover`,
-//! `cleanup` (signals), `log`, `fault` (test-only fault injection).
+//! The shell calls into the core; the core does not call into the shell (remaining
+//! exceptions, `plan` using `disk`'s state types and `cli` re-exporting
+//! `signing::Secret`, are issue 11).
 
 #![deny(missing_docs)]
 
-pub mod apply;
-pub mod cleanup;
-pub mod cli;
-pub mod config;
-pub mod content;
-pub mod copy_from;
-pub mod discover;
-pub mod disk;
-pub mod factory_reset;
-pub mod fault;
-pub mod fs;
-pub mod fstab;
-pub mod fstype;
-pub mod gpt_types;
-pub mod list_devices;
-pub mod log;
-pub mod output;
-pub mod plan;
-pub mod run;
-pub mod security_args;
-pub mod signing;
-pub mod size;
-pub mod split;
-pub mod verity;
+pub mod pure;
+pub mod shell;

@@ -3,15 +3,15 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use repart::cli::Args;
+use repart::pure::cli::Args;
 
 fn main() -> ExitCode {
-    let colors = repart::log::log_colors(
-        repart::log::detect_color_mode(),
+    let colors = repart::shell::log::log_colors(
+        repart::shell::log::detect_color_mode(),
         std::env::var("SYSTEMD_LOG_COLOR").ok().as_deref(),
     );
-    repart::log::init(
-        repart::log::level_from_env(std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref()),
+    repart::shell::log::init(
+        repart::shell::log::level_from_env(std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref()),
         colors,
     );
     let program = std::env::args().next().unwrap_or_else(|| "repart".into());
@@ -19,10 +19,10 @@ fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("{}", repart::run::clap_error_message(&program, &e));
+            eprintln!("{}", repart::shell::run::clap_error_message(&program, &e));
             return ExitCode::from(1);
         }
     };
-    let code = repart::run::run(&program, &args);
+    let code = repart::shell::run::run(&program, &args);
     ExitCode::from(code)
 }

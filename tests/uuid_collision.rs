@@ -79,7 +79,8 @@ fn prepare(dir: &Path, taken: Uuid) {
 
 fn check(bin: &Path) {
     let seed = Uuid::parse_str(SEED).unwrap();
-    let taken = repart::plan::ids::partition_uuid(seed, Uuid::parse_str(LINUX_GENERIC).unwrap(), 0);
+    let taken =
+        repart::pure::plan::ids::partition_uuid(seed, Uuid::parse_str(LINUX_GENERIC).unwrap(), 0);
     let tmp = TempDir::new("repart-uuid-collision");
     let dir = &tmp.path;
     prepare(dir, taken);
@@ -109,7 +110,7 @@ fn check(bin: &Path) {
     let part_uuid = Uuid::parse_str(row["uuid"].as_str().unwrap()).unwrap();
     assert_ne!(part_uuid, taken, "{who}: the taken UUID was used again");
     let offset = row["offset"].as_u64().unwrap();
-    let derived_fs = repart::plan::ids::fs_uuid(part_uuid);
+    let derived_fs = repart::pure::plan::ids::fs_uuid(part_uuid);
 
     let fstab = std::fs::read_to_string(dir.join("fstab")).unwrap();
     let fstab_uuid = fstab

@@ -10,12 +10,12 @@
 use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
-use repart::config::definition::{SourceFile, cross_check, parse_definition};
-use repart::config::ini;
-use repart::config::keys::KEYS;
-use repart::config::specifier::{OsRelease, SystemInfo};
-use repart::config::system::parse_os_release;
-use repart::config::{LoadOptions, PartitionFilter};
+use repart::pure::config::definition::{SourceFile, cross_check, parse_definition};
+use repart::pure::config::ini;
+use repart::pure::config::keys::KEYS;
+use repart::pure::config::specifier::{OsRelease, SystemInfo};
+use repart::shell::system_info::parse_os_release;
+use repart::pure::config::{LoadOptions, PartitionFilter};
 
 const MARKER: &[u8] = b"\0--\0";
 

@@ -17,12 +17,12 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
-use repart::config::{Definition, UuidSetting};
-use repart::disk::gpt::{Extent, NewEntry, NewTable, write_table};
-use repart::disk::{DiskState, ExistingPartition, ExistingTable, Label};
-use repart::gpt_types::PartitionType;
-use repart::plan::{PlanInput, compute, identities, minimal_disk_size};
-use repart::size::{round_down, round_up};
+use repart::pure::config::{Definition, UuidSetting};
+use repart::shell::disk::gpt::{Extent, NewEntry, NewTable, write_table};
+use repart::shell::disk::{DiskState, ExistingPartition, ExistingTable, Label};
+use repart::pure::gpt_types::PartitionType;
+use repart::pure::plan::{PlanInput, compute, identities, minimal_disk_size};
+use repart::pure::size::{round_down, round_up};
 use uuid::Uuid;
 
 struct Bytes<'a>(&'a [u8]);

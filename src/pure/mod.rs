@@ -1,0 +1,13 @@
+//! The functional core: values in, values out. Nothing here reads files, the clock,
+//! the environment or a random source; the shell gathers those facts and passes them in.
+
+pub mod cli;
+pub mod config;
+pub mod fstab;
+pub mod fstype;
+pub mod gpt_types;
+pub mod output;
+pub mod plan;
+pub mod security_args;
+pub mod size;
+pub mod verity;

@@ -1,0 +1,528 @@
+//! Executes a [`Plan`] on the target in an order that never loses data: only space
+//! that the plan gives to new partitions is touched before the partition table, and
+//! the table itself is written last, in one go.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::pure::cli::{EmptyMode, Options};
+use crate::pure::config::{Definition, VerityMode};
+use crate::pure::plan::flags::new_partition_attrs;
+use crate::pure::plan::{Plan, PlannedPartition};
+use crate::pure::size::format_bytes;
+use crate::shell::block_sources::{BlockSource, JobSettings, SourceKind};
+use crate::shell::disk::blockcopy::{copy_sparse, copy_stream};
+use crate::shell::disk::gpt::{Extent, NewEntry, NewTable};
+use crate::shell::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
+use crate::shell::fs::FsError;
+
+/// Why applying failed (the caller prints it; `--empty=create` images are removed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The target could not be written.
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    /// Making or populating a file system failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// Copying prepared contents into the target failed.
+    #[error(
+        "Failed to copy in data for partition {partno}: {}",
+        crate::shell::disk::strerror(source)
+    )]
+    Copy {
+        /// 0-based partition number.
+        partno: u32,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The prepared file system is larger than its partition.
+    #[error("Partition {partno}'s contents ({}) don't fit in the partition ({}).", format_bytes(*size), format_bytes(*room))]
+    DoesNotFit {
+        /// 0-based partition number.
+        partno: u32,
+        /// Bytes of content.
+        size: u64,
+        /// Bytes of partition.
+        room: u64,
+    },
+    /// A partition needs a feature this build does not have yet.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Everything besides the plan that applying needs.
+#[derive(Debug)]
+pub struct Work<'a> {
+    /// Definitions, indexed by `PlannedPartition::definition`.
+    pub definitions: &'a [Definition],
+    /// The table the plan was made from.
+    pub existing: &'a [ExistingPartition],
+    /// Block sources (`CopyBlocks=`, `Minimize=` images), indexed by definition.
+    pub images: &'a [Option<BlockSource>],
+    /// File-system job settings.
+    pub settings: &'a JobSettings<'a>,
+    /// Command-line options.
+    pub options: &'a Options,
+    /// Seed (verity salt and superblock UUID).
+    pub seed: uuid::Uuid,
+}
+
+/// Bytes zeroed at both ends of a new partition so stale signatures disappear.
+const WIPE_BYTES: u64 = 1 << 20;
+
+/// Applies `plan` to `target`, in upstream's order: wipe and discard, block copies,
+/// file systems, verity hash trees, then the partition table. Returns the root hashes
+/// computed here (by hash definition index); the caller records them in its plan.
+pub fn apply(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
+    let (definitions, options) = (work.definitions, work.options);
+    // Deferred partitions are planned and shown, but nothing of them is written: a new
+    // one is left out, an existing one keeps its entry as it was (size, UUID, label).
+    let deferred =
+        |row: &PlannedPartition| options.defer_partitions.contains(&row.partition_type.uuid);
+    let mut plan = plan.clone();
+    plan.partitions
+        .retain(|row| !(row.is_new() && deferred(row)));
+    for row in plan.partitions.iter_mut().filter(|row| deferred(row)) {
+        if let Some(current) = work.existing.iter().find(|e| e.partno == row.partno) {
+            leave_alone(row, current);
+        }
+    }
+    let plan = &plan;
+    // A freshly created image holds nothing to wipe; everything else is cleaned first.
+    if options.empty != EmptyMode::Create {
+        if plan.from_scratch {
+            wipe_whole_device(target, options)?;
+        }
+        wipe_and_discard(plan, target, options)?;
+    }
+    crate::shell::fault::point("wiped");
+    copy_images(plan, work, target)?;
+    crate::shell::fault::point("copied");
+    format_partitions(plan, work, target)?;
+    crate::shell::fault::point("formatted");
+    let roots = verity_hashes(plan, work, target)?;
+    let mut plan = plan.clone();
+    for (hash_definition, root) in &roots {
+        plan.set_root_hash(definitions, *hash_definition, root);
+    }
+    let plan = &plan;
+
+    let mut entries = Vec::new();
+    for row in &plan.partitions {
+        announce(row, definitions);
+        let current = work
+            .existing
+            .iter()
+            .find(|e| e.partno == row.partno && !row.is_new());
+        entries.push(new_entry(row, current, plan.sector_size));
+    }
+    tracing::info!("Writing new partition table.");
+    let table = NewTable {
+        disk_guid: plan.disk_guid,
+        first_lba: plan.first_lba,
+        last_lba: plan.last_lba,
+        entry_count: plan.entry_count,
+        entries,
+    };
+    target.write_table(plan.sector_size, &table)?;
+    if target.kind == TargetKind::BlockDevice {
+        tell_kernel(plan, target);
+    }
+    Ok(roots)
+}
+
+/// Makes an existing row write back the entry it has on disk.
+fn leave_alone(row: &mut PlannedPartition, current: &ExistingPartition) {
+    row.new_size = current.size;
+    row.uuid = current.uuid;
+    row.label = current.label.clone();
+    row.init_uuid = false;
+    row.init_label = false;
+}
+
+/// Hash trees of new `Verity=hash` partitions without a prepared (minimized) image,
+/// computed over the data partition as written (spec §9.6).
+fn verity_hashes(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
+    let definitions = work.definitions;
+    let mut roots = Vec::new();
+    for row in plan.partitions.iter().filter(|p| p.is_new()) {
+        let Some(index) = row.definition else {
+            continue;
+        };
+        let Some(def) = definitions.get(index) else {
+            continue;
+        };
+        if def.verity != VerityMode::Hash {
+            continue;
+        }
+        if matches!(work.images.get(index), Some(Some(_))) {
+            // Minimize= built the tree already; it was copied in with the others.
+            continue;
+        }
+        let data_index = crate::pure::verity::sibling(definitions, index, VerityMode::Data);
+        let Some(data) = plan
+            .partitions
+            .iter()
+            .find(|p| p.definition.is_some() && p.definition == data_index)
+        else {
+            continue;
+        };
+        let n = row.partno;
+        let params = crate::shell::block_sources::verity_params(def, work.settings, work.seed);
+        let copy_err = |source| ApplyError::Copy { partno: n, source };
+        let tree = crate::shell::block_sources::tree_from(
+            &target.file,
+            data.offset,
+            data.new_size,
+            &params,
+        )
+        .map_err(copy_err)?;
+        // Like upstream, the tree is built aside and then copied in, checking it fits.
+        tracing::info!("Syncing future partition {n} contents to disk.");
+        if tree.image.len() as u64 > row.new_size {
+            return Err(ApplyError::DoesNotFit {
+                partno: n,
+                size: tree.image.len() as u64,
+                room: row.new_size,
+            });
+        }
+        std::os::unix::fs::FileExt::write_all_at(&target.file, &tree.image, row.offset)
+            .map_err(copy_err)?;
+        target.file.sync_data().map_err(copy_err)?;
+        roots.push((index, tree.root_hash));
+    }
+    Ok(roots)
+}
+
+/// Announces new and grown partitions to the kernel one by one (BLKPG). Re-reading
+/// the whole table (BLKRRPART) fails with EBUSY while any partition is mounted, which
+/// is the normal case in an initrd; BLKPG works regardless. Failures are logged, not
+/// fatal: the table on disk is already complete and a reboot picks it up.
+fn tell_kernel(plan: &Plan, target: &Target) {
+    if !target.partition_scanning_enabled() {
+        crate::shell::log::notice(
+            "Not telling kernel to reread partition table, because selected image does not support kernel partition block devices.",
+        );
+        return;
+    }
+    tracing::info!("Telling kernel to reread partition table.");
+    for row in &plan.partitions {
+        let result = match row.old_size {
+            None => target.kernel_add_partition(row.partno, row.offset, row.new_size),
+            Some(old) if old != row.new_size => {
+                target.kernel_resize_partition(row.partno, row.offset, row.new_size)
+            }
+            Some(_) => continue,
+        };
+        if let Err(e) = result {
+            tracing::warn!(
+                "Failed to tell the kernel about partition {}: {e}",
+                row.partno
+            );
+        }
+    }
+}
+
+/// Copies a prepared image file into the partition at `row`, checking it fits.
+fn copy_in(
+    path: &Path,
+    from: u64,
+    size: u64,
+    row: &PlannedPartition,
+    target: &mut Target,
+) -> Result<(), ApplyError> {
+    let copy_err = |source| ApplyError::Copy {
+        partno: row.partno,
+        source,
+    };
+    let src = File::open(path).map_err(copy_err)?;
+    if size > row.new_size {
+        return Err(ApplyError::DoesNotFit {
+            partno: row.partno,
+            size,
+            room: row.new_size,
+        });
+    }
+    copy_sparse(&src, from, size, &target.file, row.offset).map_err(copy_err)?;
+    Ok(())
+}
+
+/// Reads a character device into the partition at `row` until it is full (or the device
+/// ends).
+fn stream_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result<(), ApplyError> {
+    let copy_err = |source| ApplyError::Copy {
+        partno: row.partno,
+        source,
+    };
+    let src = File::open(path).map_err(copy_err)?;
+    copy_stream(&src, row.new_size, &target.file, row.offset).map_err(copy_err)?;
+    Ok(())
+}
+
+/// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first.
+fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+    for row in plan.partitions.iter().filter(|p| p.is_new()) {
+        let Some(Some(image)) = row.definition.and_then(|i| work.images.get(i)) else {
+            continue;
+        };
+        let n = row.partno;
+        let path = image.path.clone();
+        let started = Instant::now();
+        // Only regions of --copy-from= images (never at offset 0) name their offset.
+        let at = if image.offset > 0 {
+            format!(" @ {}", image.offset)
+        } else {
+            String::new()
+        };
+        // A stream (character device) fills the whole partition, as upstream's.
+        let stream = image.kind == SourceKind::Stream;
+        let size = if stream { row.new_size } else { image.size };
+        tracing::info!(
+            "Copying in '{}'{at} ({}) on block level into future partition {n}.",
+            path.display(),
+            format_bytes(size)
+        );
+        if stream {
+            stream_in(&path, row, target)?;
+        } else {
+            copy_in(&path, image.offset, size, row, target)?;
+        }
+        tracing::info!(
+            "Copying in of '{}' on block level completed.",
+            path.display()
+        );
+        tracing::info!("Syncing future partition {n} contents to disk.");
+        target
+            .file
+            .sync_data()
+            .map_err(|source| ApplyError::Copy { partno: n, source })?;
+        let elapsed = started.elapsed();
+        // Upstream adds the rate once the copy took long enough to measure it.
+        let rate = if elapsed.as_millis() > 250 {
+            let per_second = (u128::from(size) * 1000 / elapsed.as_millis().max(1)) as u64;
+            format!(" ({}/s)", format_bytes(per_second))
+        } else {
+            String::new()
+        };
+        tracing::info!(
+            "Block level copying and synchronization of partition {n} complete in {}{rate}.",
+            format_duration(elapsed)
+        );
+    }
+    Ok(())
+}
+
+/// File systems: each is made in a temporary file, then copied into place, so a
+/// failure leaves the target's partition area as the plan found it (free space).
+fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+    let designators = crate::shell::block_sources::designators(work.definitions);
+    for row in plan.partitions.iter().filter(|p| p.is_new()) {
+        let Some(index) = row.definition else {
+            continue;
+        };
+        let Some(def) = work.definitions.get(index) else {
+            continue;
+        };
+        let prepared = matches!(work.images.get(index), Some(Some(_)));
+        if def.format.is_none() || prepared {
+            continue;
+        }
+        let n = row.partno;
+        tracing::info!("Formatting future partition {n}.");
+        let temp = tempfile::Builder::new()
+            .prefix("repart-")
+            .tempfile_in(&work.settings.env.tmp_dir)
+            .map_err(|source| ApplyError::Copy { partno: n, source })?
+            .into_temp_path();
+        let _tracked = crate::shell::signal_cleanup::track(&temp);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&temp)
+            .and_then(|f| f.set_len(row.new_size))
+            .map_err(|source| ApplyError::Copy { partno: n, source })?;
+        let hint = def.file_name();
+        let job = crate::shell::block_sources::job(
+            def,
+            row.fs_uuid_key.unwrap_or(row.uuid),
+            &row.label,
+            &hint,
+            work.settings,
+            &designators,
+        );
+        crate::shell::fs::format_file(&job, &temp)?;
+        tracing::info!("Successfully formatted future partition {n}.");
+        // Upstream announces the sync before it finds out whether the contents fit.
+        tracing::info!("Syncing future partition {n} contents to disk.");
+        let size = std::fs::metadata(&temp)
+            .map_err(|source| ApplyError::Copy { partno: n, source })?
+            .len();
+        copy_in(&temp, 0, size, row, target)?;
+        target
+            .file
+            .sync_data()
+            .map_err(|source| ApplyError::Copy { partno: n, source })?;
+    }
+    Ok(())
+}
+
+/// Durations like upstream's log lines (`4.939ms`, `1.204s`).
+fn format_duration(d: std::time::Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000_000 {
+        format!("{}.{:03}ms", micros / 1000, micros % 1000)
+    } else {
+        format!("{}.{:03}s", micros / 1_000_000, (micros / 1000) % 1000)
+    }
+}
+
+fn announce(row: &PlannedPartition, definitions: &[Definition]) {
+    if row.is_new() {
+        // Upstream computes the flags (and warns about them) before announcing.
+        if let Some(def) = row.definition.and_then(|i| definitions.get(i)) {
+            for warning in new_partition_attrs(def).1 {
+                tracing::warn!("{warning}");
+            }
+        }
+        tracing::info!("Adding new partition {} to partition table.", row.partno);
+        return;
+    }
+    if row.old_size != Some(row.new_size) {
+        tracing::info!("Growing existing partition {}.", row.partno);
+    }
+    if row.init_uuid {
+        tracing::info!("Initializing UUID of existing partition {}.", row.partno);
+    }
+    if row.init_label {
+        tracing::info!(
+            "Setting partition label of existing partition {}.",
+            row.partno
+        );
+    }
+}
+
+/// The table entry for a row. Existing partitions keep their name unless the plan
+/// initializes an empty one (the displayed label of a foreign row is only a fallback).
+fn new_entry(
+    row: &PlannedPartition,
+    current: Option<&ExistingPartition>,
+    sector_size: u64,
+) -> NewEntry {
+    let label = match current {
+        Some(e) if !row.init_label => e.label.clone(),
+        _ => row.label.clone(),
+    };
+    let extent = Extent {
+        offset: row.offset,
+        size: row.new_size,
+    };
+    NewEntry::from_extent(
+        row.partno,
+        row.partition_type.uuid,
+        row.uuid,
+        label,
+        extent,
+        row.attrs,
+        sector_size,
+    )
+}
+
+/// Zeroes the first and last MiB of a range: where file system signatures live.
+fn wipe(target: &mut Target, offset: u64, len: u64) -> Result<(), DiskError> {
+    let head = len.min(WIPE_BYTES);
+    target.zero_range(offset, head)?;
+    if len > head {
+        let tail = (len - head).min(WIPE_BYTES);
+        target.zero_range(offset + len - tail, tail)?;
+    }
+    Ok(())
+}
+
+/// Starting from scratch: the old contents of the whole device go first.
+fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), ApplyError> {
+    let size = target.total_bytes;
+    wipe(target, 0, size)?;
+    tracing::info!("Wiped block device.");
+    if options.discard {
+        match target.discard(0, size)? {
+            DiscardOutcome::Discarded => tracing::info!("Discarded entire block device."),
+            _ => tracing::info!(
+                "Storage does not support discard, not discarding entire block device data."
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Wipes new partitions; on an existing table also discards them and the gaps.
+fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Result<(), ApplyError> {
+    for row in plan.partitions.iter().filter(|p| p.is_new()) {
+        let n = row.partno;
+        let discard = options.discard && !plan.from_scratch;
+        // In an image file a punched hole reads as zeros: it wipes by itself, so the
+        // bytes are only written when the hole cannot be punched.
+        let punched = discard
+            && target.kind == TargetKind::RegularFile
+            && target.discard(row.offset, row.new_size)? == DiscardOutcome::Discarded;
+        if !punched {
+            wipe(target, row.offset, row.new_size)?;
+        }
+        tracing::info!("Successfully wiped file system signatures from future partition {n}.");
+        if !discard {
+            continue;
+        }
+        let outcome = if punched {
+            DiscardOutcome::Discarded
+        } else {
+            target.discard(row.offset, row.new_size)?
+        };
+        match outcome {
+            DiscardOutcome::Discarded => {
+                tracing::info!("Successfully discarded data from future partition {n}.")
+            }
+            DiscardOutcome::Unsupported => tracing::info!(
+                "Storage does not support discard, not discarding data in future partition {n}."
+            ),
+            DiscardOutcome::Busy => tracing::info!(
+                "Block device is busy, not discarding partition {n} because it probably is mounted."
+            ),
+        }
+        let (gap_start, gap_len) = gap_after(plan, row.offset + row.new_size);
+        if gap_len > 0 && target.discard(gap_start, gap_len)? == DiscardOutcome::Discarded {
+            tracing::info!("Successfully discarded gap after partition {n}.");
+        }
+    }
+    if options.discard && !plan.from_scratch {
+        let first = plan.first_lba * plan.sector_size;
+        let lowest = plan.partitions.iter().map(|p| p.offset).min();
+        if let Some(lowest) = lowest.filter(|&l| l > first)
+            && target.discard(first, lowest - first)? == DiscardOutcome::Discarded
+        {
+            tracing::info!("Successfully discarded gap at beginning of disk.");
+        }
+    }
+    Ok(())
+}
+
+/// The unused bytes between `end` and the next partition (or the end of usable space).
+fn gap_after(plan: &Plan, end: u64) -> (u64, u64) {
+    let usable_end = (plan.last_lba + 1) * plan.sector_size;
+    let next = plan
+        .partitions
+        .iter()
+        .map(|p| p.offset)
+        .filter(|&o| o >= end)
+        .min()
+        .unwrap_or(usable_end);
+    (end, next.saturating_sub(end))
+}

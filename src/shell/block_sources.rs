@@ -1,0 +1,328 @@
+//! Block content that must be known before planning: `CopyBlocks=` sources and
+//! `Minimize=` images, whose sizes become the partitions' minimum sizes (upstream opens
+//! the sources before deciding UUIDs and labels, and minimizes after, before
+//! `--size=auto`).
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+
+use uuid::Uuid;
+
+use crate::pure::config::{CopyBlocks, Definition, Minimize, VerityMode};
+use crate::pure::gpt_types::Designator;
+use crate::shell::fs::minimize::MinimizedImage;
+use crate::shell::fs::{FormatJob, FsEnv, FsError};
+
+/// Settings shared by every file system job of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSettings<'a> {
+    /// Environment (SOURCE_DATE_EPOCH, mkfs options, TMPDIR).
+    pub env: &'a FsEnv,
+    /// `--copy-source=` or `--root=`.
+    pub copy_source: Option<&'a Path>,
+    /// File-system sector size (`--sector-size=` or 4096).
+    pub fs_sector_size: u64,
+    /// `--discard=`.
+    pub discard: bool,
+    /// Partition alignment.
+    pub grain: u64,
+}
+
+/// Designators of all definitions (a root partition leaves their mount points empty).
+pub fn designators(definitions: &[Definition]) -> Vec<Designator> {
+    definitions
+        .iter()
+        .filter_map(|d| d.partition_type.designator)
+        .collect()
+}
+
+/// The job description for definition `def` with its final UUID and label.
+pub fn job<'a>(
+    def: &'a Definition,
+    uuid: Uuid,
+    label: &'a str,
+    hint: &'a str,
+    settings: &JobSettings<'a>,
+    designators: &'a [Designator],
+) -> FormatJob<'a> {
+    FormatJob {
+        fs_sector_size: settings.fs_sector_size,
+        discard: settings.discard,
+        copy_source: settings.copy_source,
+        grain: settings.grain,
+        other_designators: designators,
+        ..FormatJob::new(def, label, uuid, settings.env, hint)
+    }
+}
+
+/// Whether upstream pre-builds this partition's file system to size it.
+pub fn wants_minimize(def: &Definition) -> bool {
+    def.minimize != Minimize::Off
+        && def.format.is_some()
+        && def.needs_populate()
+        && def.copy_blocks.is_none()
+}
+
+/// What a [`BlockSource`] is, which decides how it sizes its partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A `CopyBlocks=` image file, block device or `--copy-from=` region: its size is
+    /// the least the partition must hold.
+    Fixed,
+    /// A `Minimize=` image: its size also replaces the default minimum size.
+    Minimized,
+    /// A `CopyBlocks=` character device (`/dev/urandom`, `/dev/zero`): no size of its
+    /// own; as upstream, it is read until the partition is full (or it ends).
+    Stream,
+}
+
+/// Bytes to copy into a new partition on block level.
+#[derive(Debug)]
+pub struct BlockSource {
+    /// Where the bytes come from.
+    pub path: PathBuf,
+    /// How many bytes (not used for a [`SourceKind::Stream`], which has no size).
+    pub size: u64,
+    /// Where in `path` the bytes start.
+    pub offset: u64,
+    /// Fixed, minimized or stream.
+    pub kind: SourceKind,
+    /// Keeps a temporary image alive until it was copied.
+    _temp: Option<(TempPath, crate::shell::signal_cleanup::Tracked)>,
+}
+
+impl BlockSource {
+    /// The bytes the partition must hold at least (`None` for a stream).
+    pub fn planned_size(&self) -> Option<u64> {
+        (self.kind != SourceKind::Stream).then_some(self.size)
+    }
+
+    /// The size of a `Minimize=` image, if this is one.
+    pub fn minimized_size(&self) -> Option<u64> {
+        (self.kind == SourceKind::Minimized).then_some(self.size)
+    }
+}
+
+impl From<MinimizedImage> for BlockSource {
+    fn from(image: MinimizedImage) -> BlockSource {
+        BlockSource {
+            path: image.file.to_path_buf(),
+            size: image.size,
+            offset: 0,
+            kind: SourceKind::Minimized,
+            _temp: Some((image.file, image.tracked)),
+        }
+    }
+}
+
+/// Why a `CopyBlocks=` source cannot be used (upstream's messages).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Opening or inspecting it failed.
+    #[error("Failed to open '{path}': {reason}")]
+    Open {
+        /// The source path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Its size is not a whole number of 512-byte sectors.
+    #[error("File to copy bytes from '{0}' has size that is not multiple of 512, refusing.")]
+    Unaligned(String),
+    /// A kind of source this build cannot copy from yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A fifo or socket (upstream's refusal).
+    #[error(
+        "Specified path to copy blocks from '{0}' is not a regular file, block device or directory, refusing."
+    )]
+    WrongKind(String),
+}
+
+/// Opens the `CopyBlocks=` sources of new partitions (paths resolve under `root`).
+pub fn open_copy_blocks(
+    definitions: &[Definition],
+    identities: &[Option<(Uuid, String)>],
+    root: Option<&Path>,
+) -> Result<Vec<Option<BlockSource>>, SourceError> {
+    let mut out = Vec::with_capacity(definitions.len());
+    for (def, identity) in definitions.iter().zip(identities) {
+        let source = match (&def.copy_blocks, identity) {
+            (Some(CopyBlocks::Path(path)), Some(_)) => Some(open_source(path, root)?),
+            (Some(CopyBlocks::Region { path, offset, size }), Some(_)) => Some(BlockSource {
+                path: path.clone(),
+                size: *size,
+                offset: *offset,
+                kind: SourceKind::Fixed,
+                _temp: None,
+            }),
+            (Some(CopyBlocks::Auto), Some(_)) => {
+                return Err(SourceError::Unsupported(format!(
+                    "{}: CopyBlocks=auto is not supported by this build yet.",
+                    def.path.display()
+                )));
+            }
+            _ => None,
+        };
+        out.push(source);
+    }
+    Ok(out)
+}
+
+fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceError> {
+    let full = match root {
+        Some(r) => r.join(path.trim_start_matches('/')),
+        None => PathBuf::from(path),
+    };
+    let open_err = |e: std::io::Error| SourceError::Open {
+        path: path.to_string(),
+        reason: crate::shell::disk::strerror(&e),
+    };
+    // Look before opening: opening a fifo would wait for a writer.
+    let kind = std::fs::metadata(&full).map_err(open_err)?.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        return Err(SourceError::WrongKind(path.to_string()));
+    }
+    if kind.is_dir() {
+        return Err(SourceError::Unsupported(format!(
+            "CopyBlocks= source '{path}' is a directory; copying the block device backing it is not supported by this build yet."
+        )));
+    }
+    let file = std::fs::File::open(&full).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
+    if meta.file_type().is_char_device() {
+        return Ok(BlockSource {
+            path: full,
+            size: 0,
+            offset: 0,
+            kind: SourceKind::Stream,
+            _temp: None,
+        });
+    }
+    let size = if meta.file_type().is_block_device() {
+        crate::shell::disk::blockdev::size_bytes(&file).map_err(open_err)?
+    } else {
+        meta.len()
+    };
+    if size == 0 || size % 512 != 0 {
+        return Err(SourceError::Unaligned(path.to_string()));
+    }
+    Ok(BlockSource {
+        path: full,
+        size,
+        offset: 0,
+        kind: SourceKind::Fixed,
+        _temp: None,
+    })
+}
+
+/// Builds the `Minimize=` images of new partitions into `sources` (indexed by
+/// definition; partitions with a `CopyBlocks=` source are never minimized), then the
+/// hash trees of `Verity=hash` partitions with `Minimize=` from their data partition's
+/// image. Returns the root hashes found, indexed by (hash) definition.
+pub fn minimize_all(
+    definitions: &[Definition],
+    identities: &[Option<(Uuid, String)>],
+    settings: &JobSettings,
+    seed: Uuid,
+    sources: &mut [Option<BlockSource>],
+) -> Result<Vec<Option<[u8; 32]>>, FsError> {
+    let designators = designators(definitions);
+    for ((def, identity), source) in definitions.iter().zip(identities).zip(sources.iter_mut()) {
+        if let Some((uuid, label)) = identity
+            && wants_minimize(def)
+        {
+            let hint = def.file_name();
+            let job = job(def, *uuid, label, &hint, settings, &designators);
+            *source = Some(crate::shell::fs::minimize::minimize(&job)?.into());
+        }
+    }
+    let mut roots = vec![None; definitions.len()];
+    for (i, def) in definitions.iter().enumerate() {
+        if def.verity != VerityMode::Hash
+            || def.minimize == Minimize::Off
+            || identities.get(i).is_none_or(Option::is_none)
+        {
+            continue;
+        }
+        let Some(data) = crate::pure::verity::sibling(definitions, i, VerityMode::Data) else {
+            continue;
+        };
+        let Some(Some(image)) = sources.get(data) else {
+            continue;
+        };
+        let hint = def.file_name();
+        tracing::info!(
+            "Pre-populating verity hash data of partition {hint} to calculate minimal partition size"
+        );
+        let params = verity_params(def, settings, seed);
+        let io_err = |e| FsError::io(format!("Failed to format verity hash for {hint}"), e);
+        let tree =
+            tree_from_file(&image.path, image.offset, image.size, &params).map_err(io_err)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".#repart")
+            .rand_bytes(16)
+            .tempfile_in(&settings.env.tmp_dir)
+            .map_err(|e| FsError::io("Failed to generate temporary file path", e))?
+            .into_temp_path();
+        std::fs::write(&temp, &tree.image).map_err(io_err)?;
+        let size = tree.image.len() as u64;
+        tracing::info!(
+            "Minimal partition size of verity hash partition {hint} is {}",
+            crate::pure::size::format_bytes(size)
+        );
+        let tracked = crate::shell::signal_cleanup::track(&temp);
+        sources[i] = Some(BlockSource {
+            path: temp.to_path_buf(),
+            size,
+            offset: 0,
+            kind: SourceKind::Minimized,
+            _temp: Some((temp, tracked)),
+        });
+        roots[i] = Some(tree.root_hash);
+    }
+    Ok(roots)
+}
+
+/// The tree parameters of `Verity=hash` definition `def` (block sizes default to the
+/// file-system sector size).
+pub fn verity_params(
+    def: &Definition,
+    settings: &JobSettings,
+    seed: Uuid,
+) -> crate::pure::verity::Params {
+    crate::pure::verity::Params::from_seed(
+        seed,
+        def.verity_data_block_size
+            .unwrap_or(settings.fs_sector_size),
+        def.verity_hash_block_size
+            .unwrap_or(settings.fs_sector_size),
+    )
+}
+
+/// Builds the hash tree over `size` bytes of `path` starting at `offset`.
+pub fn tree_from_file(
+    path: &Path,
+    offset: u64,
+    size: u64,
+    params: &crate::pure::verity::Params,
+) -> std::io::Result<crate::pure::verity::Tree> {
+    tree_from(&std::fs::File::open(path)?, offset, size, params)
+}
+
+/// Builds the hash tree over `size` bytes of `file` starting at `offset`.
+pub fn tree_from(
+    file: &std::fs::File,
+    offset: u64,
+    size: u64,
+    params: &crate::pure::verity::Params,
+) -> std::io::Result<crate::pure::verity::Tree> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file.try_clone()?;
+    file.seek(SeekFrom::Start(offset))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file.take(size));
+    crate::pure::verity::build(params, reader, size / params.data_block_size)
+}

@@ -1,0 +1,779 @@
+//! The main sequence (spec §8): the imperative shell that reads definitions, opens the
+//! target, asks the pure planner for a plan, prints it and hands it to `apply`.
+//!
+//! Every message that upstream prints is printed here or in `apply`, in the same order.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::pure::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
+use crate::pure::config::{self, Definition};
+use crate::pure::output::{self, RenderOptions};
+use crate::pure::plan::{self, Plan, PlanInput};
+use crate::pure::size::format_bytes;
+use crate::shell::apply;
+use crate::shell::block_sources::{self, JobSettings};
+use crate::shell::definition_files;
+use crate::shell::disk::{DiskState, Label};
+use crate::shell::disk::{LockMode, OpenOptions as TargetOptions, Target, TargetKind, open_target};
+use crate::shell::fs::FsEnv;
+
+/// Exit status of a failed run.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status when no root block device was found.
+pub const EXIT_NO_DEVICE: u8 = 76;
+/// Exit status when the disk's label state forbids repartitioning.
+pub const EXIT_LABEL_REFUSED: u8 = 77;
+
+/// A failure with the exit status it maps to. Messages are already printed.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status.
+    pub code: u8,
+}
+
+fn fail(message: impl std::fmt::Display) -> Failure {
+    tracing::error!("{message}");
+    Failure { code: EXIT_FAILURE }
+}
+
+/// Upstream-like wording for command-line syntax errors found by clap.
+pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let arg = error
+        .get(ContextKind::InvalidArg)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let arg = arg.split(['=', ' ']).next().unwrap_or_default().to_string();
+    match error.kind() {
+        ErrorKind::UnknownArgument => format!("{program}: unrecognized option '{arg}'"),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            format!("{program}: option '{arg}' requires an argument")
+        }
+        _ => format!("{program}: {}", error.render().to_string().trim_end()),
+    }
+}
+
+/// Runs repart; returns the exit status.
+pub fn run(program: &str, args: &Args) -> u8 {
+    let options = match Options::resolve_with(args, &mut read_key_file)
+        .map_err(|e| e.message)
+        .and_then(load_signing_material)
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("{e}");
+            return EXIT_FAILURE;
+        }
+    };
+    if options.help {
+        print!("{}", help_text(program));
+        return 0;
+    }
+    if options.version {
+        print!("{}", crate::pure::cli::version_text());
+        return 0;
+    }
+    if options.json_help {
+        print!("pretty\nshort\noff\n");
+        return 0;
+    }
+    if options.list_devices {
+        let devices =
+            crate::shell::list_devices::list(&crate::shell::list_devices::Roots::default());
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let mode = crate::shell::log::detect_color_mode();
+        let grey = mode.enabled().then(|| mode.grey());
+        print!(
+            "{}",
+            crate::shell::list_devices::render(&devices, tty, grey)
+        );
+        return 0;
+    }
+    for notice in &options.notices {
+        tracing::info!("{notice}");
+    }
+    let mut created: Option<CreatedImage> = None;
+    let result = execute(&options, &mut created);
+    match result {
+        Ok(()) => {
+            if let Some(c) = created.as_mut() {
+                c.keep = true;
+            }
+            0
+        }
+        Err(f) => f.code,
+    }
+}
+
+/// `--key-file=`, read while the command line is parsed (its warning comes right away).
+fn read_key_file(path: &str) -> Result<crate::pure::cli::Secret, crate::pure::cli::CliError> {
+    let mut warnings = Vec::new();
+    let result = crate::shell::signing::read_key_file(path, &mut warnings);
+    warnings.iter().for_each(|w| tracing::warn!("{w}"));
+    result.map_err(|message| crate::pure::cli::CliError { message })
+}
+
+/// The certificate, then the private key, as upstream loads them after all option
+/// checks; engines and providers are not available here.
+fn load_signing_material(mut options: Options) -> Result<Options, String> {
+    use crate::pure::cli::KeySource;
+    if options.help || options.version || options.json_help || options.list_devices {
+        return Ok(options);
+    }
+    if let Some(cert) = &options.certificate {
+        if options.certificate_source != KeySource::File {
+            return Err(format!(
+                "Failed to load X.509 certificate from {cert}: --certificate-source= other than 'file' is not supported yet by this repart."
+            ));
+        }
+        options.certificate_der = Some(crate::shell::signing::load_certificate(&absolute(
+            Path::new(cert),
+        ))?);
+    }
+    if let Some(key) = &options.private_key {
+        if options.private_key_source != KeySource::File {
+            return Err(format!(
+                "Failed to load private key from {key}: --private-key-source= other than 'file' is not supported yet by this repart."
+            ));
+        }
+        let mut warnings = Vec::new();
+        let loaded =
+            crate::shell::signing::load_private_key(&absolute(Path::new(key)), &mut warnings);
+        warnings.iter().for_each(|w| tracing::warn!("{w}"));
+        options.private_key_der = Some(loaded?);
+    }
+    Ok(options)
+}
+
+/// Removes an image made by `--empty=create` unless the run succeeded.
+struct CreatedImage {
+    path: PathBuf,
+    keep: bool,
+    _tracked: crate::shell::signal_cleanup::Tracked,
+}
+
+impl Drop for CreatedImage {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn seed(options: &Options) -> Result<Uuid, Failure> {
+    match options.seed {
+        Seed::Fixed(u) => Ok(u),
+        Seed::Random => Ok(Uuid::new_v4()),
+        Seed::MachineId => {
+            let root = options.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+            let text = std::fs::read_to_string(root.join("etc/machine-id")).unwrap_or_default();
+            let text = text.trim();
+            if text.is_empty() || text == "uninitialized" {
+                tracing::info!("No machine ID set, using randomized partition UUIDs.");
+                return Ok(Uuid::new_v4());
+            }
+            Uuid::try_parse(text).map_err(|_| fail("Failed to parse machine ID of image."))
+        }
+    }
+}
+
+fn load_definitions(
+    options: &Options,
+    sys: &config::specifier::SystemInfo,
+) -> Result<Vec<Definition>, Failure> {
+    let root = options.root.as_ref().map(|r| absolute(r));
+    let load = load_options(options, root);
+    let mut diags = Vec::new();
+    let result = definition_files::load_definitions(&load, sys, &mut diags);
+    crate::shell::log::emit_all(&diags);
+    result.map_err(fail)
+}
+
+fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions {
+    let partition_filter = match (&options.include_partitions, &options.exclude_partitions) {
+        (Some(list), _) => Some(config::PartitionFilter::Include(list.clone())),
+        (None, Some(list)) => Some(config::PartitionFilter::Exclude(list.clone())),
+        (None, None) => None,
+    };
+    let prefix = "SYSTEMD_REPART_OVERRIDE_FSTYPE_";
+    config::LoadOptions {
+        definitions: definition_files::normalize_definition_dirs(
+            &options.definitions,
+            &std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        ),
+        root,
+        architecture: options.architecture,
+        partition_filter,
+        offline: options.offline,
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        running_as_root: unsafe { libc::geteuid() } == 0,
+        have_private_key: false,
+        have_certificate: false,
+        cryptsetup_available: false,
+        utf8: utf8_wanted(),
+        fstype_override: std::env::var("SYSTEMD_REPART_OVERRIDE_FSTYPE")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        fstype_override_by_designator: std::env::vars()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v)))
+            .collect(),
+    }
+}
+
+fn render_options(options: &Options, node: &str) -> RenderOptions {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(terminal_width)
+        .unwrap_or(80);
+    let tty = std::io::stdout().is_terminal();
+    // Colors do not need a terminal: SYSTEMD_COLORS=1 forces them into a pipe.
+    let color_mode = crate::shell::log::detect_color_mode();
+    RenderOptions {
+        utf8: utf8_wanted(),
+        columns,
+        header: !options.no_legend,
+        debug: std::env::var("SYSTEMD_LOG_LEVEL")
+            .is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
+        node: node.to_string(),
+        tty,
+        colors: color_mode.enabled(),
+        color_mode,
+        underline: std::env::var("TERM").as_deref() != Ok("linux"),
+    }
+}
+
+/// Width of the terminal on stdout, if it is one.
+fn terminal_width() -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
+    let r = unsafe { libc::ioctl(std::io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
+    (r == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
+/// environment (no LC_ALL/LC_CTYPE/LANG) counts as UTF-8.
+fn utf8_wanted() -> bool {
+    if let Ok(v) = std::env::var("SYSTEMD_UTF8")
+        && let Some(b) = crate::pure::cli::parse_boolean(&v)
+    {
+        return b;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    match locale {
+        None => true,
+        Some(l) => {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        }
+    }
+}
+
+fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), Failure> {
+    let seed = seed(options)?;
+    let root = options.root.as_ref().map(|r| absolute(r));
+    let sys = config::specifier::SystemInfo::from_host(root.as_deref());
+    let filter = load_options(options, None).partition_filter;
+    let mut definitions =
+        crate::shell::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
+    definitions.extend(load_definitions(options, &sys)?);
+    for warning in crate::pure::verity::reserve_hash_sizes(
+        &mut definitions,
+        options.sector_size.unwrap_or(4096),
+    ) {
+        tracing::warn!("{warning}");
+    }
+    let node = match options.node.clone() {
+        Some(node) => node,
+        None => {
+            let root = crate::shell::root_device::default_root(
+                options.root.as_deref(),
+                crate::shell::root_device::in_initrd(),
+            );
+            match crate::shell::root_device::root_block_device(&root) {
+                Some(device) => device.display().to_string(),
+                None => {
+                    tracing::error!("Failed to discover root block device.");
+                    return Err(Failure {
+                        code: EXIT_NO_DEVICE,
+                    });
+                }
+            }
+        }
+    };
+
+    let create = options.empty == EmptyMode::Create;
+    // Growing the file with --size= (a number or auto) happens even in dry-run mode,
+    // so it needs write access.
+    let writable = !options.dry_run || create || options.size.is_some();
+    let open = TargetOptions {
+        writable,
+        create,
+        lock: if options.dry_run {
+            LockMode::Shared
+        } else {
+            LockMode::Exclusive
+        },
+    };
+    let mut target = open_target(Path::new(&node), &open).map_err(fail)?;
+    if create {
+        *created = Some(CreatedImage {
+            _tracked: crate::shell::signal_cleanup::track(&absolute(Path::new(&node))),
+            path: PathBuf::from(&node),
+            keep: false,
+        });
+    }
+
+    if let Some(SizeRequest::Bytes(bytes)) = options.size {
+        grow_file(&mut target, bytes, options)?;
+    }
+
+    let mut state = load_state(&mut target, options)?;
+    let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
+    if !from_scratch && matches!(&state.label, Label::Gpt(t) if t.disk_guid.is_nil()) {
+        // Upstream replaces an all-zero disk GUID by a derived one, which libfdisk
+        // refuses; it fails cleanly, before anything else happens.
+        return Err(fail("Failed to set GPT disk label: Invalid argument"));
+    }
+    let mut inputs = Inputs {
+        definitions: &definitions,
+        from_scratch,
+        seed,
+        extend_table: !options.dry_run,
+        copy_sizes: Vec::new(),
+        minimized_sizes: Vec::new(),
+        root_hashes: Vec::new(),
+        // Drawn once, so that every planner call picks the same UUID on a collision.
+        fallback_uuids: definitions.iter().map(|_| Uuid::new_v4()).collect(),
+    };
+    if options.can_factory_reset {
+        // Exit status only: 0 when a factory reset would remove something.
+        return match plan::factory_reset_partitions(&inputs.for_disk(&state)).is_empty() {
+            true => Err(Failure { code: EXIT_FAILURE }),
+            false => Ok(()),
+        };
+    }
+    if !from_scratch {
+        let request = crate::shell::factory_reset::requested(
+            options.factory_reset,
+            crate::shell::root_device::in_initrd(),
+        );
+        if request != crate::shell::factory_reset::Request::No {
+            let removed = plan::factory_reset_partitions(&inputs.for_disk(&state));
+            state = factory_reset(&mut target, state, &removed, request, options)?;
+        }
+    }
+
+    let fs_env = FsEnv::from_process_env();
+    let copy_source = options
+        .copy_source
+        .as_ref()
+        .or(options.root.as_ref())
+        .map(|p| absolute(p));
+    let settings = JobSettings {
+        env: &fs_env,
+        copy_source: copy_source.as_deref(),
+        fs_sector_size: options.sector_size.unwrap_or(4096),
+        discard: options.discard,
+        grain: crate::pure::plan::geometry::grain(state.sector_size),
+    };
+    let (identities, uuid_diags) = plan::new_partition_identities(&inputs.for_disk(&state));
+    crate::shell::log::emit_all(&uuid_diags);
+    let mut images = block_sources::open_copy_blocks(&definitions, &identities, root.as_deref())
+        .map_err(fail)?;
+    write_tables(
+        options,
+        &definitions,
+        &inputs.for_disk(&state),
+        copy_source.as_deref(),
+    )?;
+    inputs.root_hashes =
+        block_sources::minimize_all(&definitions, &identities, &settings, seed, &mut images)
+            .map_err(fail)?;
+    inputs.copy_sizes = images
+        .iter()
+        .map(|i| i.as_ref().and_then(|m| m.planned_size()))
+        .collect();
+    inputs.minimized_sizes = images
+        .iter()
+        .map(|i| i.as_ref().and_then(|m| m.minimized_size()))
+        .collect();
+
+    if options.size == Some(SizeRequest::Auto) {
+        let wanted = plan::minimal_disk_size(&inputs.for_disk(&state));
+        if target.created {
+            tracing::info!(
+                "Automatically determined minimal disk image size as {}.",
+                format_bytes(wanted)
+            );
+        } else {
+            tracing::info!(
+                "Automatically determined minimal disk image size as {}, current image size is {}.",
+                format_bytes(wanted),
+                format_bytes(state.total_bytes)
+            );
+        }
+        let before = target.total_bytes;
+        grow_file(&mut target, wanted, options)?;
+        state = load_state(&mut target, options)?;
+        // Upstream reloads the table after --size=auto grew the image, and that reload
+        // plans with the new space even in a dry run (a fixed --size= does not: the
+        // table is loaded once, after growing). Differential seeds 711 and 200241.
+        if target.total_bytes > before {
+            inputs.extend_table = true;
+        }
+    }
+
+    let input = inputs.for_disk(&state);
+    let (mut plan, diags) = match plan::compute(&input) {
+        Ok(ok) => ok,
+        Err((err, diags)) => {
+            crate::shell::log::emit_all(&diags);
+            tracing::error!("{err}");
+            tracing::info!("{}", err.size_hint());
+            if let Some(detail) = err.shortfall_detail() {
+                tracing::info!("{detail}");
+            }
+            return Err(Failure { code: EXIT_FAILURE });
+        }
+    };
+    crate::shell::log::emit_all(&diags);
+
+    let name = node_name(&target);
+    let render = render_options(options, &name);
+    if options.json == JsonMode::Off && options.pretty != Some(false) {
+        if plan.partitions.is_empty() && plan.dropped == 0 {
+            tracing::info!("Empty partition table.");
+        }
+        print!("{}", output::table_and_bar(&plan, &render));
+    }
+
+    let existing = match &state.label {
+        Label::Gpt(table) if !plan.from_scratch => table.partitions.clone(),
+        _ => Vec::new(),
+    };
+    let work = apply::Work {
+        definitions: &definitions,
+        existing: &existing,
+        images: &images,
+        settings: &settings,
+        options,
+        seed,
+    };
+    for (hash_definition, root) in write_changes(&plan, &work, &mut target)? {
+        plan.set_root_hash(&definitions, hash_definition, &root);
+    }
+    if options.split {
+        let mut made = Vec::new();
+        let result = crate::shell::split::split(
+            &mut plan,
+            &definitions,
+            &options.defer_partitions,
+            &name,
+            &target.file,
+            &sys,
+            &mut made,
+        );
+        if let Err(e) = result {
+            for path in made {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(fail(e));
+        }
+    }
+
+    match options.json {
+        // The late dump: the table again, now with the root hashes (spec §7.1).
+        JsonMode::Off if options.pretty != Some(false) && plan.has_root_hash() => {
+            print!("{}", output::text_table(&plan, &render));
+        }
+        JsonMode::Off => {}
+        JsonMode::Short => print!("{}", output::json(&plan, &render, false)),
+        JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
+    }
+    Ok(())
+}
+
+/// Removes the partitions a factory reset asks for and reloads the table.
+fn factory_reset(
+    target: &mut Target,
+    state: DiskState,
+    removed: &[u32],
+    request: crate::shell::factory_reset::Request,
+    options: &Options,
+) -> Result<DiskState, Failure> {
+    if options.dry_run {
+        tracing::info!("Refusing to factory reset, please re-run with --dry-run=no.");
+        return Ok(state);
+    }
+    tracing::info!("Applying factory reset.");
+    let Label::Gpt(table) = &state.label else {
+        return Ok(state);
+    };
+    if removed.is_empty() {
+        tracing::info!("Factory reset requested, but no partitions to delete found.");
+        return Ok(state);
+    }
+    for partno in removed {
+        tracing::info!("Removing partition {partno} for factory reset.");
+    }
+    crate::shell::factory_reset::remove_partitions(target, table, state.sector_size, removed)
+        .map_err(fail)?;
+    tracing::info!("Successfully deleted {} partitions.", removed.len());
+    if request == crate::shell::factory_reset::Request::EfiVariable {
+        match crate::shell::factory_reset::unset_efi_variable() {
+            Ok(()) => tracing::info!("Successfully unset EFI variable FactoryReset."),
+            Err(e) => tracing::warn!(
+                "Failed to remove EFI variable FactoryReset, ignoring: {}",
+                crate::shell::disk::strerror(&e)
+            ),
+        }
+    }
+    load_state(target, options)
+}
+
+/// The planner's inputs except the disk state, which changes when the image grows.
+struct Inputs<'a> {
+    definitions: &'a [Definition],
+    from_scratch: bool,
+    seed: Uuid,
+    extend_table: bool,
+    copy_sizes: Vec<Option<u64>>,
+    minimized_sizes: Vec<Option<u64>>,
+    root_hashes: Vec<Option<[u8; 32]>>,
+    fallback_uuids: Vec<Uuid>,
+}
+
+impl Inputs<'_> {
+    fn for_disk<'b>(&'b self, disk: &'b DiskState) -> PlanInput<'b> {
+        PlanInput {
+            definitions: self.definitions,
+            disk,
+            from_scratch: self.from_scratch,
+            seed: self.seed,
+            copy_sizes: &self.copy_sizes,
+            minimized_sizes: &self.minimized_sizes,
+            extend_table: self.extend_table,
+            root_hashes: &self.root_hashes,
+            fallback_uuids: &self.fallback_uuids,
+        }
+    }
+}
+
+/// `--generate-fstab=`/`--generate-crypttab=`: written below the copy source, before
+/// any file system is made (upstream's order).
+fn write_tables(
+    options: &Options,
+    definitions: &[Definition],
+    input: &PlanInput,
+    base: Option<&Path>,
+) -> Result<(), Failure> {
+    // Relative paths are taken from the working directory, as upstream does (joining
+    // them to "/" wrote a relative --generate-fstab= to the host's root directory).
+    if let Some(path) = options.generate_fstab.as_deref().map(absolute) {
+        let path = &path;
+        let uuids: Vec<Option<Uuid>> = plan::identities(input)
+            .into_iter()
+            .map(|i| i.map(|(uuid, _, _)| uuid))
+            .collect();
+        match crate::pure::fstab::fstab(definitions, &uuids) {
+            Some(text) => {
+                let full = base
+                    .unwrap_or(Path::new("/"))
+                    .join(path.strip_prefix("/").unwrap_or(path));
+                write_atomically(&full, &text).map_err(|e| {
+                    fail(format!(
+                        "Failed to open temporary file for {}: {}",
+                        full.display(),
+                        crate::shell::disk::strerror(&e)
+                    ))
+                })?;
+                tracing::info!("{} written.", full.display());
+            }
+            None => tracing::info!(
+                "MountPoint= is not specified for any eligible partitions, not generating {}",
+                path.display()
+            ),
+        }
+    }
+    if let Some(path) = options.generate_crypttab.as_deref().map(absolute) {
+        // Encrypt= is not supported yet, so no partition can be eligible.
+        tracing::info!(
+            "EncryptedVolume= is not specified for any eligible partitions, not generating {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    // Upstream creates the table with mode 0640 (minus the umask), not 0600.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".#fstab")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o640))
+        .tempfile_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes the plan; returns the verity root hashes computed while writing.
+fn write_changes(
+    plan: &Plan,
+    work: &apply::Work,
+    target: &mut Target,
+) -> Result<Vec<(usize, [u8; 32])>, Failure> {
+    let options = work.options;
+    if !plan.has_changes() {
+        tracing::info!("No changes.");
+        return Ok(Vec::new());
+    }
+    if options.dry_run {
+        crate::shell::log::notice("Refusing to repartition, please re-run with --dry-run=no.");
+        return Ok(Vec::new());
+    }
+    tracing::info!("Applying changes to {}.", node_name(target));
+    let roots = apply::apply(plan, work, target).map_err(fail)?;
+    tracing::info!("All done.");
+    Ok(roots)
+}
+
+fn node_name(target: &Target) -> String {
+    target.node.display().to_string()
+}
+
+/// The sector size libfdisk assumes for an image file when the grown file's table is
+/// rewritten.
+const RESIZE_SECTOR_SIZE: u64 = 512;
+
+fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), Failure> {
+    let name = node_name(target);
+    if target.kind == TargetKind::BlockDevice {
+        return Err(fail(format!("Cannot resize block device '{name}'.")));
+    }
+    let current = target.total_bytes;
+    if i64::try_from(bytes).is_err() {
+        return Err(fail("Image would grow too large, refusing."));
+    }
+    if current >= bytes && !(target.created && current == 0) {
+        tracing::info!(
+            "File '{name}' already is of requested size or larger, not growing. ({} >= {})",
+            format_bytes(current),
+            format_bytes(bytes)
+        );
+        return Ok(());
+    }
+    if options.discard {
+        target.grow_by_truncation(bytes).map_err(fail)?;
+    } else {
+        target.grow_by_allocation(bytes).map_err(fail)?;
+    }
+    if target.created && current == 0 {
+        if options.discard {
+            tracing::info!("Sized '{name}' to {}.", format_bytes(bytes));
+        } else {
+            tracing::info!("Allocated {} for '{name}'.", format_bytes(bytes));
+        }
+        return Ok(());
+    }
+    tracing::info!(
+        "File '{name}' grown from {} to {} by {}.",
+        format_bytes(current),
+        format_bytes(bytes),
+        if options.discard {
+            "truncation"
+        } else {
+            "allocation"
+        }
+    );
+    // An existing GPT is rewritten at once so that it covers the new size, even in a
+    // dry run. Upstream does this with libfdisk's default view of an image file,
+    // 512-byte sectors, whatever --sector-size= says: a GPT with larger sectors is
+    // then only a protective MBR, reported as resized but left as it is (and the
+    // dry-run plan does not get the new space).
+    match target.read_label(RESIZE_SECTOR_SIZE) {
+        Ok(Label::Gpt(_)) => {
+            let total = target.total_bytes;
+            crate::shell::disk::gpt::extend_table(&mut target.file, total, RESIZE_SECTOR_SIZE)
+                .map_err(fail)?;
+            tracing::info!("Resized partition table.");
+        }
+        Ok(Label::Other) => tracing::info!("Resized partition table."),
+        Ok(Label::None) | Err(_) => {}
+    }
+    Ok(())
+}
+
+fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failure> {
+    let sector_size = match options.sector_size {
+        Some(s) => s,
+        None if matches!(
+            options.empty,
+            EmptyMode::Require | EmptyMode::Force | EmptyMode::Create
+        ) && !(target.kind == TargetKind::BlockDevice) =>
+        {
+            512
+        }
+        None => target.default_sector_size().map_err(fail)?,
+    };
+    let label = if target.total_bytes == 0 {
+        Label::None
+    } else {
+        match (target.read_label(sector_size), options.empty) {
+            (Ok(label), _) => label,
+            // Starting over is how a damaged table is recovered: its contents don't matter.
+            (Err(_), EmptyMode::Force | EmptyMode::Create) => Label::None,
+            // A damaged table is still a disk label ("already has a disk label").
+            (Err(_), EmptyMode::Require) => Label::Other,
+            (Err(e), _) => return Err(fail(e)),
+        }
+    };
+    Ok(DiskState {
+        sector_size,
+        total_bytes: target.total_bytes,
+        label,
+    })
+}
+
+fn decide_scratch(options: &Options, state: &DiskState, name: &str) -> Result<bool, Failure> {
+    let refuse = |message: String| {
+        crate::shell::log::notice(&message);
+        Err(Failure {
+            code: EXIT_LABEL_REFUSED,
+        })
+    };
+    match (options.empty, &state.label) {
+        (EmptyMode::Force | EmptyMode::Create, _) => Ok(true),
+        (EmptyMode::Refuse, Label::Gpt(_)) | (EmptyMode::Allow, Label::Gpt(_)) => Ok(false),
+        (EmptyMode::Refuse, _) => refuse(format!(
+            "Disk {name} has no GPT disk label, not repartitioning."
+        )),
+        (EmptyMode::Allow, Label::None) => Ok(true),
+        (EmptyMode::Allow, Label::Other) => refuse(format!(
+            "Disk {name} has non-GPT disk label, not repartitioning."
+        )),
+        (EmptyMode::Require, Label::None) => Ok(true),
+        (EmptyMode::Require, _) => {
+            refuse(format!("Disk {name} already has a disk label, refusing."))
+        }
+    }
+}
