@@ -1,6 +1,6 @@
 //! Crash safety in live mode: a first-boot run (new partitions added and formatted on
 //! a grown image holding a partition with data) is killed with SIGKILL at every step
-//! of applying the plan (`src/fault.rs`, built with `--features fault-injection`).
+//! of applying the plan (`src/shell/fault.rs`, built with `--features fault-injection`).
 //! After every kill the partition table is the old or the new one, the existing
 //! partition's data is intact, and running repart again completes the job with the
 //! same table as an uninterrupted run.

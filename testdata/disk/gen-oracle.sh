@@ -8,7 +8,7 @@
 #                 entry array, backup entry array and header; for grown images also the
 #                 areas of the old table end).
 #   NAME.sfdisk   the oracle's `sfdisk -d` of the image (device names normalised).
-# The Rust tests in src/disk/ parse these files; they never need the oracle.
+# The Rust tests in src/shell/disk/ parse these files; they never need the oracle.
 set -euo pipefail
 ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/tools/oracle/reference-repart}
 SEED=e2a40bf9-73f1-4278-9160-49c031e7aedd

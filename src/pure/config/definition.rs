@@ -165,7 +165,7 @@ pub fn finish(
         }
     }
     // 12.–16. Verity and encryption.
-    // Verity=data/hash are built in (src/verity.rs); LUKS2 and signing are not yet:
+    // Verity=data/hash are built in (src/pure/verity.rs); LUKS2 and signing are not yet:
     // `refuse_unsupported` refuses them once all of upstream's checks have passed.
     let verity = verity_name(def.verity);
     if def.verity != VerityMode::Off && def.verity_match_key.is_none() {
