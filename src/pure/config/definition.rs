@@ -25,9 +25,7 @@ pub struct SourceFile {
     pub content: Vec<u8>,
 }
 
-use crate::pure::fstype::{
-    is_read_only as fstype_is_read_only, supports_root_option as mkfs_supports_root_option,
-};
+use crate::pure::fstype::FileSystem;
 
 /// Parses the definition `main` from `files` (the main file first unless it is read in
 /// its drop-in position, then the drop-ins), recording `dropins` for the table.
@@ -119,7 +117,7 @@ pub fn finish(
         let message = "Format=/CopyFiles=/MakeDirectories=/MakeSymlinks= and CopyBlocks= cannot be combined, refusing.";
         return Err(refuse(&def, message));
     }
-    if def.needs_populate() && def.format.as_deref() == Some("swap") {
+    if def.needs_populate() && def.format == Some(FileSystem::Swap) {
         let message = "Format=swap and CopyFiles=/MakeDirectories=/MakeSymlinks= cannot be combined, refusing.";
         return Err(refuse(&def, message));
     }
@@ -127,12 +125,16 @@ pub fn finish(
     let designator = def.partition_type.designator;
     if def.format.is_none() {
         if designator == Some(Designator::Swap) {
-            def.format = Some("swap".to_string());
+            def.format = Some(FileSystem::Swap);
         } else if def.needs_populate()
             || (def.encrypt != EncryptMode::Off && def.copy_blocks.is_none())
         {
             let vfat = matches!(designator, Some(Designator::Esp | Designator::Xbootldr));
-            def.format = Some(if vfat { "vfat" } else { "ext4" }.to_string());
+            def.format = Some(if vfat {
+                FileSystem::Vfat
+            } else {
+                FileSystem::Ext4
+            });
         }
     }
     // 8./9. Minimize= needs something to minimize.
@@ -141,24 +143,21 @@ pub fn finish(
         return Err(refuse(&def, message));
     }
     if def.minimize == Minimize::Best
-        && def
-            .format
-            .as_deref()
-            .is_some_and(|f| !fstype_is_read_only(f))
+        && def.format.as_ref().is_some_and(|f| !f.is_read_only())
         && def.verity != VerityMode::Hash
     {
         let message = "Minimize=best can only be used with read-only filesystems or Verity=hash.";
         return Err(refuse(&def, message));
     }
     // 10./11. Populating constraints.
-    if let Some(format) = def.format.as_deref() {
-        if def.needs_populate() && !mkfs_supports_root_option(format) && !opts.running_as_root {
+    if let Some(format) = &def.format {
+        if def.needs_populate() && !format.supports_root_option() && !opts.running_as_root {
             let message = format!(
                 "Need to be root to populate {format} filesystems with CopyFiles=/MakeDirectories=/MakeSymlinks=."
             );
             return Err(refuse(&def, &message));
         }
-        if fstype_is_read_only(format) && !def.needs_populate() {
+        if format.is_read_only() && !def.needs_populate() {
             let message =
                 format!("Cannot format {format} filesystem without source files, refusing.");
             return Err(refuse(&def, &message));
@@ -248,9 +247,9 @@ pub fn finish(
     // 23. Per-designator file system override.
     if let Some(d) = designator.filter(|_| def.partition_type.has_filesystem())
         && let Some(o) = opts.fstype_override_by_designator.get(&d.env_suffix())
-        && def.format.as_deref() != Some(o.as_str())
+        && def.format.as_ref().map(FileSystem::name) != Some(o.as_str())
     {
-        let current = def.format.as_deref().unwrap_or("(null)");
+        let current = def.format.as_ref().map_or("(null)", FileSystem::name);
         let message = format!(
             "Overriding defined file system type '{current}' for '{}' partition with '{o}'.",
             d.name()
@@ -259,7 +258,7 @@ pub fn finish(
             level: Level::Notice,
             message: located(&def.path.display().to_string(), 1, &message),
         });
-        def.format = Some(o.clone());
+        def.format = Some(FileSystem::from_name(o));
     }
     Ok(Some(def))
 }

@@ -15,6 +15,7 @@ use super::{
     ConfigError, CopyBlocks, Definition, Diagnostic, EncryptMode, Level, LoadOptions, Minimize,
     UuidSetting, VerityMode,
 };
+use crate::pure::fstype::FileSystem;
 use crate::pure::gpt_types::PartitionType;
 use crate::pure::size::{self, SizeError};
 
@@ -423,7 +424,7 @@ fn parse_format(def: &mut Definition, v: &str, log: &mut Log<'_, '_>) {
         );
         return;
     }
-    def.format = Some(value.to_string());
+    def.format = Some(FileSystem::from_name(value));
 }
 
 fn parse_copy_files(

@@ -360,7 +360,7 @@ fn copy_blocks_and_format() {
         ],
     );
     assert!(e.is_none());
-    assert_eq!(d.def.format.as_deref(), Some("ext4"));
+    assert_eq!(d.def.format.as_ref().map(FileSystem::name), Some("ext4"));
     assert_eq!(diags[0].level, Level::Error);
     assert_eq!(
         diags[0].message,
@@ -375,7 +375,7 @@ fn copy_blocks_and_format() {
         ..opts()
     };
     let (d, diags, _) = run_with(&o, &[("Format", "ext4"), ("Format", "xfs")]);
-    assert_eq!(d.def.format.as_deref(), Some("xfs"));
+    assert_eq!(d.def.format.as_ref().map(FileSystem::name), Some("xfs"));
     assert_eq!(diags.len(), 1);
     assert_eq!(
         diags[0].message,

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use crate::pure::fstype::FileSystem;
 use crate::pure::gpt_types::PartitionType;
 
 /// `--include-partitions=` / `--exclude-partitions=`: which definitions are kept.
@@ -202,7 +203,7 @@ pub struct Definition {
     /// `CopyBlocks=`.
     pub copy_blocks: Option<CopyBlocks>,
     /// `Format=` (explicit or implied), e.g. `ext4`, `vfat`, `swap`.
-    pub format: Option<String>,
+    pub format: Option<FileSystem>,
     /// `CopyFiles=` (source, target) pairs in order.
     pub copy_files: Vec<(String, String)>,
     /// `ExcludeFiles=`.

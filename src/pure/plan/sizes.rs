@@ -41,8 +41,8 @@ pub fn min_size(slot: &Slot, grain: u64) -> u64 {
         } else if def.format.is_some() || encrypted {
             let fs_min = def
                 .format
-                .as_deref()
-                .and_then(crate::pure::fstype::minimal_size);
+                .as_ref()
+                .and_then(crate::pure::fstype::FileSystem::minimal_size);
             d = d.saturating_add(fs_min.map_or(grain, |m| round_up(m, grain)));
         }
         base = base.max(d);
@@ -53,8 +53,8 @@ pub fn min_size(slot: &Slot, grain: u64) -> u64 {
     // existing partitions too, so a minimized hash partition is not grown on re-runs.
     let read_only = def
         .format
-        .as_deref()
-        .is_some_and(crate::pure::fstype::is_read_only);
+        .as_ref()
+        .is_some_and(crate::pure::fstype::FileSystem::is_read_only);
     let floor = if read_only || def.verity != crate::pure::config::VerityMode::Off {
         HARD_MIN_SIZE
     } else {

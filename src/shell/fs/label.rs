@@ -1,17 +1,21 @@
 //! File-system label mangling: each mkfs tool has its own limits (spec §9.2).
 
+use crate::pure::fstype::FileSystem;
+
 /// The label passed to the mkfs tool of `fstype` for the GPT label `label`.
 ///
 /// ext2/3/4 keep at most 16 bytes, xfs 12, swap 15 (cut at a UTF-8 character boundary);
 /// vfat labels are transliterated to ASCII (`_` per non-ASCII character), cut to 11
 /// characters, upper-cased, and characters FAT rejects are replaced by `_`. Other file
 /// systems get the label unchanged.
-pub fn mangle(fstype: &str, label: &str) -> String {
+pub fn mangle(fstype: &FileSystem, label: &str) -> String {
     match fstype {
-        "ext2" | "ext3" | "ext4" => truncate_utf8(label, 16).to_owned(),
-        "xfs" => truncate_utf8(label, 12).to_owned(),
-        "swap" => truncate_utf8(label, 15).to_owned(),
-        "vfat" => fat_label(label),
+        FileSystem::Ext2 | FileSystem::Ext3 | FileSystem::Ext4 => {
+            truncate_utf8(label, 16).to_owned()
+        }
+        FileSystem::Xfs => truncate_utf8(label, 12).to_owned(),
+        FileSystem::Swap => truncate_utf8(label, 15).to_owned(),
+        FileSystem::Vfat => fat_label(label),
         _ => label.to_owned(),
     }
 }
@@ -52,6 +56,10 @@ fn fat_label(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mangle(fstype: &str, label: &str) -> String {
+        super::mangle(&FileSystem::from_name(fstype), label)
+    }
 
     #[test]
     fn vfat_labels() {

@@ -9,6 +9,7 @@
 use uuid::Uuid;
 
 use super::{FormatJob, FsError, mkfs, sys, tree};
+use crate::pure::fstype::FileSystem;
 use crate::pure::size::{format_bytes, round_up};
 
 /// A minimized file system image: becomes the partition's CopyBlocks source, and its size
@@ -26,13 +27,13 @@ pub struct MinimizedImage {
 const TIB: u64 = 1 << 40;
 
 /// The smallest size upstream allows for a writable file system (0 if none).
-pub fn minimal_size(fstype: &str) -> u64 {
-    crate::pure::fstype::minimal_size(fstype).unwrap_or(0)
+pub fn minimal_size(fstype: &FileSystem) -> u64 {
+    fstype.minimal_size().unwrap_or(0)
 }
 
 /// The partition size guessed from the allocated bytes of a first build.
-pub fn guess_size(fstype: &str, allocated: u64, grain: u64) -> u64 {
-    let grown = if fstype == "xfs" {
+pub fn guess_size(fstype: &FileSystem, allocated: u64, grain: u64) -> u64 {
+    let grown = if *fstype == FileSystem::Xfs {
         allocated.saturating_mul(2)
     } else {
         allocated.saturating_add(allocated / 2)
@@ -59,7 +60,7 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
             .map_err(|e| FsError::io(format!("Failed to stat temporary file{what}"), e))
     };
 
-    if mkfs::is_read_only(fstype) {
+    if fstype.is_read_only() {
         let source = tree::prepare(job)?;
         mkfs::make_filesystem(job, &path, source.as_ref(), job.fs_uuid())?;
         let size = stat("")?.len();
@@ -110,6 +111,10 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn guess_size(fstype: &str, allocated: u64, grain: u64) -> u64 {
+        super::guess_size(&FileSystem::from_name(fstype), allocated, grain)
+    }
 
     #[test]
     fn guesses() {

@@ -14,21 +14,21 @@ use uuid::Uuid;
 use super::tree::Source;
 use super::{FormatJob, FsEnv, FsError, label, vfat, xfs};
 
-pub use crate::pure::fstype::{is_read_only, supports_root_option};
+use crate::pure::fstype::FileSystem;
 
 /// The program upstream runs for `fstype`, as (name for messages, binary, Debian package).
-pub fn tool_for(fstype: &str) -> (&'static str, String, String) {
+pub fn tool_for(fstype: &FileSystem) -> (&'static str, String, String) {
     match fstype {
-        "swap" => ("mkswap", "mkswap".into(), "util-linux".into()),
-        "squashfs" => ("mksquashfs", "mksquashfs".into(), "squashfs-tools".into()),
-        "erofs" => ("mkfs.erofs", "mkfs.erofs".into(), "erofs-utils".into()),
+        FileSystem::Swap => ("mkswap", "mkswap".into(), "util-linux".into()),
+        FileSystem::Squashfs => ("mksquashfs", "mksquashfs".into(), "squashfs-tools".into()),
+        FileSystem::Erofs => ("mkfs.erofs", "mkfs.erofs".into(), "erofs-utils".into()),
         _ => {
             let package = match fstype {
-                "ext2" | "ext3" | "ext4" => "e2fsprogs".to_owned(),
-                "btrfs" => "btrfs-progs".into(),
-                "xfs" => "xfsprogs".into(),
-                "vfat" => "dosfstools".into(),
-                "f2fs" => "f2fs-tools".into(),
+                FileSystem::Ext2 | FileSystem::Ext3 | FileSystem::Ext4 => "e2fsprogs".to_owned(),
+                FileSystem::Btrfs => "btrfs-progs".into(),
+                FileSystem::Xfs => "xfsprogs".into(),
+                FileSystem::Vfat => "dosfstools".into(),
+                FileSystem::F2fs => "f2fs-tools".into(),
                 other => format!("the package providing mkfs.{other}"),
             };
             ("mkfs", format!("mkfs.{fstype}"), package)
@@ -101,7 +101,7 @@ pub struct MkfsCommand {
 #[derive(Debug, Clone, Copy)]
 pub struct MkfsParams<'a> {
     /// `Format=`.
-    pub fstype: &'a str,
+    pub fstype: &'a FileSystem,
     /// The file to format.
     pub node: &'a Path,
     /// Already mangled label.
@@ -129,8 +129,8 @@ pub struct MkfsParams<'a> {
 }
 
 /// The UUID as the tool takes it (vfat: the 8-digit volume id).
-pub fn volume_id(fstype: &str, uuid: &Uuid) -> String {
-    if fstype == "vfat" {
+pub fn volume_id(fstype: &FileSystem, uuid: &Uuid) -> String {
+    if *fstype == FileSystem::Vfat {
         label::fat_volume_id(uuid)
     } else {
         uuid.hyphenated().to_string()
@@ -150,7 +150,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
         _ => None,
     };
     match p.fstype {
-        "ext2" | "ext3" | "ext4" => {
+        FileSystem::Ext2 | FileSystem::Ext3 | FileSystem::Ext4 => {
             let mut e = if p.discard {
                 "discard,lazy_itable_init=1".to_string()
             } else {
@@ -178,7 +178,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 ));
             }
         }
-        "btrfs" => {
+        FileSystem::Btrfs => {
             push(&mut args, &["-L", p.label, "-U", &vol]);
             if !p.discard {
                 push(&mut args, &["--nodiscard"]);
@@ -199,7 +199,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 }
             }
         }
-        "f2fs" => {
+        FileSystem::F2fs => {
             push(
                 &mut args,
                 &[
@@ -218,7 +218,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 push(&mut args, &["-w", &p.sector_size.to_string()]);
             }
         }
-        "xfs" => {
+        FileSystem::Xfs => {
             push(
                 &mut args,
                 &[
@@ -243,18 +243,18 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 push(&mut args, &["-s", &format!("size={}", p.sector_size)]);
             }
         }
-        "vfat" => {
+        FileSystem::Vfat => {
             push(&mut args, &["-i", &vol, "-n", p.label, "-F", "32"]);
             args.push(node);
             if p.sector_size > 0 {
                 push(&mut args, &["-S", &p.sector_size.to_string()]);
             }
         }
-        "swap" => {
+        FileSystem::Swap => {
             push(&mut args, &["-L", p.label, "-U", &vol]);
             args.push(node);
         }
-        "squashfs" => {
+        FileSystem::Squashfs => {
             match p.root {
                 RootArg::Entries(e) => {
                     args.extend(e.paths.iter().map(|p| p.as_os_str().to_owned()));
@@ -297,7 +297,7 @@ pub fn command_line(p: &MkfsParams) -> MkfsCommand {
                 }
             }
         }
-        "erofs" => {
+        FileSystem::Erofs => {
             push(&mut args, &["-U", &vol]);
             if let Some(c) = p.compression {
                 let z = match p.compression_level {
@@ -341,21 +341,21 @@ pub fn make_filesystem(
     uuid: Uuid,
 ) -> Result<(), FsError> {
     let fstype = job.fstype();
-    if is_read_only(fstype) && source.is_none() {
-        return Err(FsError::ReadOnlyWithoutSource(fstype.to_owned()));
+    if fstype.is_read_only() && source.is_none() {
+        return Err(FsError::ReadOnlyWithoutSource(fstype.to_string()));
     }
-    if is_read_only(fstype) && !matches!(fstype, "squashfs" | "erofs") {
-        return Err(FsError::UnknownReadOnly(fstype.to_owned()));
+    if fstype.is_read_only() && !matches!(fstype, FileSystem::Squashfs | FileSystem::Erofs) {
+        return Err(FsError::UnknownReadOnly(fstype.to_string()));
     }
-    if fstype == "swap" && source.is_some() {
+    if *fstype == FileSystem::Swap && source.is_some() {
         return Err(FsError::SwapPopulate);
     }
-    if source.is_some() && !supports_root_option(fstype) {
-        return Err(FsError::CannotPopulateOffline(fstype.to_owned()));
+    if source.is_some() && !fstype.supports_root_option() {
+        return Err(FsError::CannotPopulateOffline(fstype.to_string()));
     }
     let (what, binary, package) = tool_for(fstype);
     let missing = || FsError::ToolMissing {
-        fstype: fstype.to_owned(),
+        fstype: fstype.to_string(),
         binary: what.to_owned(),
         package: package.clone(),
     };
@@ -363,13 +363,15 @@ pub fn make_filesystem(
 
     let label = label::mangle(fstype, job.label);
     let protofile = match (fstype, source.and_then(Source::root_dir)) {
-        ("xfs", Some(dir)) => Some(xfs::Protofile::write(dir, &job.env.tmp_dir)?),
+        (FileSystem::Xfs, Some(dir)) => Some(xfs::Protofile::write(dir, &job.env.tmp_dir)?),
         _ => None,
     };
     let root = match (source, &protofile) {
         (_, Some(p)) => RootArg::Protofile(p.path(), p.has_spaces()),
         (Some(Source::Entries(e)), _) => RootArg::Entries(e),
-        (Some(s), _) if fstype != "vfat" => s.root_dir().map(RootArg::Dir).unwrap_or(RootArg::None),
+        (Some(s), _) if *fstype != FileSystem::Vfat => {
+            s.root_dir().map(RootArg::Dir).unwrap_or(RootArg::None)
+        }
         _ => RootArg::None,
     };
     let def = job.definition;
@@ -384,7 +386,7 @@ pub fn make_filesystem(
         sector_size: job.fs_sector_size,
         compression: def.compression.as_deref(),
         compression_level: def.compression_level.as_deref(),
-        extra: job.env.extra_options(fstype),
+        extra: job.env.extra_options(fstype.name()),
         subvolumes: &subvolumes,
         hash_seed: job
             .env
@@ -412,19 +414,26 @@ pub fn make_filesystem(
     run(command, "(mkfs)")?;
     if let Some(dir) = source
         .and_then(Source::root_dir)
-        .filter(|_| fstype == "vfat")
+        .filter(|_| *fstype == FileSystem::Vfat)
     {
         vfat::mcopy(job.env, node, dir)?;
     }
     let node = node.display();
     let vol = volume_id(fstype, &uuid);
     match fstype {
-        "ext2" | "ext3" | "ext4" | "btrfs" | "f2fs" | "xfs" | "vfat" | "swap" => {
+        FileSystem::Ext2
+        | FileSystem::Ext3
+        | FileSystem::Ext4
+        | FileSystem::Btrfs
+        | FileSystem::F2fs
+        | FileSystem::Xfs
+        | FileSystem::Vfat
+        | FileSystem::Swap => {
             tracing::info!(
                 "{node} successfully formatted as {fstype} (label \"{label}\", uuid {vol})"
             )
         }
-        "erofs" => {
+        FileSystem::Erofs => {
             tracing::info!("{node} successfully formatted as {fstype} (uuid {vol}, no label)")
         }
         _ => {
@@ -438,9 +447,10 @@ pub fn make_filesystem(
 mod tests {
     use super::*;
 
-    fn params<'a>(fstype: &'a str, root: RootArg<'a>) -> MkfsParams<'a> {
+    fn params<'a>(fstype: &str, root: RootArg<'a>) -> MkfsParams<'a> {
         MkfsParams {
-            fstype,
+            // Leaked: test helpers only, and the params borrow the name.
+            fstype: Box::leak(Box::new(FileSystem::from_name(fstype))),
             node: Path::new("/var/tmp/node"),
             label: "L",
             uuid: Uuid::parse_str("34038058-aaaa-4bbb-8ccc-dddddddddddd").unwrap(),

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::pure::config::Definition;
+use crate::pure::fstype::FileSystem;
 use crate::pure::gpt_types::Designator;
 
 pub use minimize::{MinimizedImage, minimize};
@@ -220,9 +221,11 @@ impl<'a> FormatJob<'a> {
         }
     }
 
-    /// The `Format=` value (empty when none; callers only pass formatted partitions).
-    pub fn fstype(&self) -> &'a str {
-        self.definition.format.as_deref().unwrap_or("")
+    /// The `Format=` value (an empty name when none; callers only pass formatted
+    /// partitions).
+    pub fn fstype(&self) -> &'a FileSystem {
+        static NONE: FileSystem = FileSystem::Other(String::new());
+        self.definition.format.as_ref().unwrap_or(&NONE)
     }
 
     /// The file system UUID (spec §5.5).

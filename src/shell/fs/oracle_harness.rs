@@ -65,7 +65,9 @@ mod tests {
                 arch: None,
             };
             let mut d = Definition::new(PathBuf::from(format!("/defs/{name}.conf")), t);
-            d.format = j["format"].as_str().map(str::to_owned);
+            d.format = j["format"]
+                .as_str()
+                .map(crate::pure::fstype::FileSystem::from_name);
             d.copy_files = pairs(j, "copy_files");
             d.make_symlinks = pairs(j, "make_symlinks");
             d.make_directories = strings(j, "make_directories");

@@ -444,7 +444,7 @@ mod tests {
             arch: None,
         };
         let mut d = Definition::new(PathBuf::from("/x/10-a.conf"), t);
-        d.format = Some("ext4".into());
+        d.format = Some(crate::pure::fstype::FileSystem::Ext4);
         d
     }
 

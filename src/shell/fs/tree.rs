@@ -10,10 +10,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::pure::config::Definition;
+use crate::pure::fstype::FileSystem;
 use crate::pure::gpt_types::Designator;
 
 use super::stage::{self, StagingDir};
-use super::{FormatJob, FsError, mkfs, sys};
+use super::{FormatJob, FsError, sys};
 
 /// Where the mkfs tool reads the new file system's contents from.
 #[derive(Debug)]
@@ -242,11 +243,11 @@ pub fn prepare(job: &FormatJob) -> Result<Option<Source>, FsError> {
     if !def.needs_populate() {
         return Ok(None);
     }
-    if fstype == "swap" {
+    if *fstype == FileSystem::Swap {
         return Err(FsError::SwapPopulate);
     }
-    if !mkfs::supports_root_option(fstype) {
-        return Err(FsError::CannotPopulateOffline(fstype.to_owned()));
+    if !fstype.supports_root_option() {
+        return Err(FsError::CannotPopulateOffline(fstype.to_string()));
     }
     tracing::info!("Preparing to populate {fstype} filesystem.");
     let source = match direct_source(job) {
@@ -269,7 +270,7 @@ pub fn direct_source(job: &FormatJob) -> Option<Source> {
     let fstype = job.fstype();
     // vfat is always staged: mcopy -s recurses in directory order, and only a tree we
     // created in sorted order gives the same FAT layout on every run.
-    if fstype == "vfat"
+    if *fstype == FileSystem::Vfat
         || !def.make_directories.is_empty()
         || !def.make_symlinks.is_empty()
         || !def.exclude_files.is_empty()
@@ -300,7 +301,7 @@ pub fn direct_source(job: &FormatJob) -> Option<Source> {
         }
     }
     if let [(path, md, _, tgt)] = resolved.as_slice() {
-        let owner_matters = fstype != "xfs";
+        let owner_matters = *fstype != FileSystem::Xfs;
         if tgt.trim_end_matches('/').is_empty()
             && md.is_dir()
             && (!owner_matters || (md.uid(), md.gid()) == (euid, egid))
@@ -309,7 +310,7 @@ pub fn direct_source(job: &FormatJob) -> Option<Source> {
         }
     }
     // mksquashfs keeps a lone source as an entry only if it is a directory.
-    if fstype != "squashfs" || (resolved.len() == 1 && !resolved[0].1.is_dir()) {
+    if *fstype != FileSystem::Squashfs || (resolved.len() == 1 && !resolved[0].1.is_dir()) {
         return None;
     }
     let mut names = HashSet::new();
@@ -523,7 +524,7 @@ mod tests {
         std::fs::write(r.join("nix/a/bin/x"), b"x").unwrap();
         let env = crate::shell::fs::FsEnv::default();
         let mut d = def(None);
-        d.format = Some("squashfs".into());
+        d.format = Some(FileSystem::Squashfs);
         d.copy_files = vec![("/nix".into(), "/".into())];
         assert!(
             matches!(direct_source(&job_for(&d, &env, r)), Some(Source::Dir(p)) if p == r.join("nix"))
@@ -545,9 +546,9 @@ mod tests {
             Some(Source::Entries(e)) => assert_eq!(e.paths.len(), 2),
             other => panic!("{other:?}"),
         }
-        d.format = Some("ext4".into());
+        d.format = Some(FileSystem::Ext4);
         assert!(direct_source(&job_for(&d, &env, r)).is_none());
-        d.format = Some("squashfs".into());
+        d.format = Some(FileSystem::Squashfs);
         // Renamed target, excludes, hard links across pairs: staging.
         d.copy_files = vec![("/nix/a".into(), "/renamed".into())];
         assert!(direct_source(&job_for(&d, &env, r)).is_none());
