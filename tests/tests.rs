@@ -12,6 +12,7 @@
 //!   partitions keep their bytes and entries (with the oracle too when installed).
 //! * `uuid_collision`: a seed-derived partition UUID that is already taken falls
 //!   back to one UUID, the same in `--generate-fstab=`, `--json` and the file system.
+//! * `verity_signature`: `openssl smime -verify` accepts the `Verity=signature` partition.
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -28,3 +29,4 @@ mod golden;
 mod hardening;
 mod invariants;
 mod uuid_collision;
+mod verity_signature;

@@ -23,7 +23,18 @@ if [ -n "${CI:-}" ]; then export REPART_REQUIRE_ORACLE=${REPART_REQUIRE_ORACLE:-
 
 have_sfdisk() { [ -x /usr/sbin/sfdisk ] || [ -x /sbin/sfdisk ] || command -v sfdisk >/dev/null 2>&1; }
 if ! have_sfdisk; then
+    # The openssl crate builds against libssl (headers via pkg-config).
+if ! pkg-config --exists openssl 2>/dev/null; then
     if [ "$(id -u)" = 0 ]; then
+        log "installing libssl-dev and pkg-config (the openssl crate links libssl)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade libssl-dev pkg-config >&2 \
+            || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade libssl-dev pkg-config >&2; }
+    else
+        log "libssl-dev/pkg-config are missing and we are not root: install them"; exit 1
+    fi
+fi
+
+if [ "$(id -u)" = 0 ]; then
         log "installing fdisk (sfdisk)"
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2 \
             || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2; }

@@ -51,6 +51,9 @@ pub enum ApplyError {
     /// A partition needs a feature this build does not have yet.
     #[error("{0}")]
     Unsupported(String),
+    /// Signing a verity root hash failed (upstream's message, with OpenSSL's reason).
+    #[error("{0}")]
+    Sign(String),
 }
 
 /// Everything besides the plan that applying needs.
@@ -68,6 +71,8 @@ pub struct Work<'a> {
     pub options: &'a Options,
     /// Seed (verity salt and superblock UUID).
     pub seed: uuid::Uuid,
+    /// Root hashes `Minimize=` found before planning, indexed by (hash) definition.
+    pub root_hashes: &'a [Option<[u8; 32]>],
 }
 
 /// Bytes zeroed at both ends of a new partition so stale signatures disappear.
@@ -103,11 +108,11 @@ pub fn apply(
         wipe_and_discard(plan, target, options)?;
     }
     crate::shell::fault::point("wiped");
-    copy_images(plan, work, target)?;
+    let mut roots = Vec::new();
+    copy_images(plan, work, target, &mut roots)?;
     crate::shell::fault::point("copied");
-    format_partitions(plan, work, target)?;
+    format_partitions(plan, work, target, &mut roots)?;
     crate::shell::fault::point("formatted");
-    let roots = verity_hashes(plan, work, target)?;
     let mut plan = plan.clone();
     for (hash_definition, root) in &roots {
         plan.set_root_hash(definitions, *hash_definition, root);
@@ -147,62 +152,116 @@ fn leave_alone(row: &mut PlannedPartition, current: &ExistingPartition) {
     row.init_label = false;
 }
 
-/// Hash trees of new `Verity=hash` partitions without a prepared (minimized) image,
-/// computed over the data partition as written (spec §9.6).
-fn verity_hashes(
+/// What upstream does right after new data partition `data` got its contents (block
+/// copy or file system): the hash tree of its `Verity=hash` sibling, unless
+/// `Minimize=` built that already, then its `Verity=signature` sibling. A data
+/// partition that gets no contents gets neither, as upstream's: its hash partition
+/// stays empty and both keep their planned UUIDs.
+fn after_data_partition(
     plan: &Plan,
     work: &Work,
     target: &mut Target,
-) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
+    data: &PlannedPartition,
+    roots: &mut Vec<(usize, [u8; 32])>,
+) -> Result<(), ApplyError> {
     let definitions = work.definitions;
-    let mut roots = Vec::new();
-    for row in plan.partitions.iter().filter(|p| p.is_new()) {
-        let Some(index) = row.definition else {
-            continue;
-        };
-        let Some(def) = definitions.get(index) else {
-            continue;
-        };
-        if def.verity != VerityMode::Hash {
-            continue;
-        }
-        if matches!(work.images.get(index), Some(Some(_))) {
-            // Minimize= built the tree already; it was copied in with the others.
-            continue;
-        }
-        let data_index = crate::pure::verity::sibling(definitions, index, VerityMode::Data);
-        let Some(data) = plan
+    let Some(index) = data.definition else {
+        return Ok(());
+    };
+    if definitions.get(index).map(|d| d.verity) != Some(VerityMode::Data) {
+        return Ok(());
+    }
+    let new_sibling = |mode| {
+        let sibling = crate::pure::verity::sibling(definitions, index, mode)?;
+        let row = plan
             .partitions
             .iter()
-            .find(|p| p.definition.is_some() && p.definition == data_index)
-        else {
-            continue;
-        };
-        let n = row.partno;
-        let params = crate::shell::block_sources::verity_params(def, work.settings, work.seed);
-        let copy_err = |source| ApplyError::Copy { partno: n, source };
-        let tree = crate::shell::block_sources::tree_from(
-            &target.file,
-            data.offset,
-            data.new_size,
-            &params,
-        )
-        .map_err(copy_err)?;
-        // Like upstream, the tree is built aside and then copied in, checking it fits.
-        tracing::info!("Syncing future partition {n} contents to disk.");
-        if tree.image.len() as u64 > row.new_size {
-            return Err(ApplyError::DoesNotFit {
-                partno: n,
-                size: tree.image.len() as u64,
-                room: row.new_size,
-            });
-        }
-        std::os::unix::fs::FileExt::write_all_at(&target.file, &tree.image, row.offset)
-            .map_err(copy_err)?;
-        target.file.sync_data().map_err(copy_err)?;
-        roots.push((index, tree.root_hash));
+            .find(|p| p.is_new() && p.definition == Some(sibling))?;
+        Some((sibling, row))
+    };
+    let Some((hash_index, hash_row)) = new_sibling(VerityMode::Hash) else {
+        return Ok(());
+    };
+    if work.images.get(hash_index).is_none_or(Option::is_none) {
+        let root = write_hash_tree(work, target, data, hash_index, hash_row)?;
+        roots.push((hash_index, root));
     }
-    Ok(roots)
+    let Some((_, signature_row)) = new_sibling(VerityMode::Signature) else {
+        return Ok(());
+    };
+    let root = roots
+        .iter()
+        .find(|(i, _)| *i == hash_index)
+        .map(|(_, root)| *root)
+        .or_else(|| work.root_hashes.get(hash_index).copied().flatten());
+    match root {
+        Some(root) => write_signature(work, target, signature_row, &root),
+        None => Ok(()),
+    }
+}
+
+/// Builds the hash tree over data partition `data` as written (spec §9.6) into
+/// `hash_row`; returns the root hash.
+fn write_hash_tree(
+    work: &Work,
+    target: &mut Target,
+    data: &PlannedPartition,
+    hash_index: usize,
+    hash_row: &PlannedPartition,
+) -> Result<[u8; 32], ApplyError> {
+    let n = hash_row.partno;
+    let params =
+        crate::shell::block_sources::verity_params(&work.definitions[hash_index], work.settings, work.seed);
+    let copy_err = |source| ApplyError::Copy { partno: n, source };
+    let tree = crate::shell::block_sources::tree_from(&target.file, data.offset, data.new_size, &params)
+        .map_err(copy_err)?;
+    // Like upstream, the tree is built aside and then copied in, checking it fits.
+    tracing::info!("Syncing future partition {n} contents to disk.");
+    if tree.image.len() as u64 > hash_row.new_size {
+        return Err(ApplyError::DoesNotFit {
+            partno: n,
+            size: tree.image.len() as u64,
+            room: hash_row.new_size,
+        });
+    }
+    std::os::unix::fs::FileExt::write_all_at(&target.file, &tree.image, hash_row.offset)
+        .map_err(copy_err)?;
+    target.file.sync_data().map_err(copy_err)?;
+    Ok(tree.root_hash)
+}
+
+/// Signs `root` with `--private-key=`/`--certificate=` and writes the JSON object
+/// into `Verity=signature` partition `row`, padded to its size.
+fn write_signature(
+    work: &Work,
+    target: &mut Target,
+    row: &PlannedPartition,
+    root: &[u8; 32],
+) -> Result<(), ApplyError> {
+    let options = work.options;
+    let (Some(certificate), Some(key)) = (&options.certificate_der, &options.private_key_der)
+    else {
+        // Definitions with Verity=signature were refused without both.
+        return Err(ApplyError::Sign(
+            "Verity signature partition requested but no key or certificate loaded.".into(),
+        ));
+    };
+    let signature = crate::shell::signing::sign_root_hash(&crate::pure::verity::hex(root), certificate, key)
+        .map_err(ApplyError::Sign)?;
+    let fingerprint = crate::shell::signing::certificate_fingerprint(certificate);
+    let payload = crate::pure::verity::signature_payload(root, &fingerprint, &signature, row.new_size)
+        .ok_or_else(|| {
+            ApplyError::Sign(
+                "Verity signature too long for partition: Argument list too long".into(),
+            )
+        })?;
+    let copy_err = |source| ApplyError::Copy {
+        partno: row.partno,
+        source,
+    };
+    std::os::unix::fs::FileExt::write_all_at(&target.file, &payload, row.offset)
+        .map_err(copy_err)?;
+    target.file.sync_data().map_err(copy_err)
 }
 
 /// Announces new and grown partitions to the kernel one by one (BLKPG). Re-reading
@@ -270,8 +329,14 @@ fn stream_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result
     Ok(())
 }
 
-/// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first.
-fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+/// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first, each
+/// followed by its verity siblings.
+fn copy_images(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+    roots: &mut Vec<(usize, [u8; 32])>,
+) -> Result<(), ApplyError> {
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let Some(Some(image)) = row.definition.and_then(|i| work.images.get(i)) else {
             continue;
@@ -319,13 +384,20 @@ fn copy_images(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), Appl
             "Block level copying and synchronization of partition {n} complete in {}{rate}.",
             format_duration(elapsed)
         );
+        after_data_partition(plan, work, target, row, roots)?;
     }
     Ok(())
 }
 
 /// File systems: each is made in a temporary file, then copied into place, so a
-/// failure leaves the target's partition area as the plan found it (free space).
-fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+/// failure leaves the target's partition area as the plan found it (free space). Each
+/// is followed by its verity siblings.
+fn format_partitions(
+    plan: &Plan,
+    work: &Work,
+    target: &mut Target,
+    roots: &mut Vec<(usize, [u8; 32])>,
+) -> Result<(), ApplyError> {
     let designators = crate::shell::block_sources::designators(work.definitions);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let Some(index) = row.definition else {
@@ -372,6 +444,7 @@ fn format_partitions(plan: &Plan, work: &Work, target: &mut Target) -> Result<()
             .file
             .sync_data()
             .map_err(|source| ApplyError::Copy { partno: n, source })?;
+        after_data_partition(plan, work, target, row, roots)?;
     }
     Ok(())
 }

@@ -214,8 +214,8 @@ fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions
         offline: options.offline,
         // SAFETY: geteuid has no preconditions and cannot fail.
         running_as_root: unsafe { libc::geteuid() } == 0,
-        have_private_key: false,
-        have_certificate: false,
+        have_private_key: options.private_key_der.is_some(),
+        have_certificate: options.certificate_der.is_some(),
         cryptsetup_available: false,
         utf8: utf8_wanted(),
         fstype_override: std::env::var("SYSTEMD_REPART_OVERRIDE_FSTYPE")
@@ -475,6 +475,7 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         settings: &settings,
         options,
         seed,
+        root_hashes: &inputs.root_hashes,
     };
     for (hash_definition, root) in write_changes(&plan, &work, &mut target)? {
         plan.set_root_hash(&definitions, hash_definition, &root);

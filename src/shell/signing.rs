@@ -3,10 +3,11 @@
 //! paths and unusable files fail with upstream's messages even when no partition needs
 //! them. The contents are kept for `Encrypt=` and `Verity=signature`.
 //!
-//! OpenSSL is not used: PEM blocks are located and their DER structure is checked
-//! (`PEM_read_X509()` / `PEM_read_bio_PrivateKey()` accept the same block names, and a
-//! block that is not well-formed DER fails in both). Keys encrypted with a passphrase
-//! fail like upstream without a terminal to ask on.
+//! PEM blocks are located here first (`PEM_read_X509()` / `PEM_read_bio_PrivateKey()`
+//! accept the same block names, and keys encrypted with a passphrase fail like upstream
+//! without a terminal to ask on), then OpenSSL parses the block, as upstream's loader
+//! does, so a key or certificate OpenSSL cannot use fails here, before anything is
+//! written. Signing (`Verity=signature`) is OpenSSL's PKCS#7, as upstream's.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -79,6 +80,7 @@ pub fn load_certificate(path: &Path) -> Result<Vec<u8>, String> {
     .filter(|b| b.headers_ok)
     .and_then(|b| b.der)
     .filter(|der| is_certificate(der))
+    .filter(|der| openssl::x509::X509::from_der(der).is_ok())
     .ok_or_else(|| fail("Bad message"))?;
     Ok(der)
 }
@@ -92,10 +94,64 @@ pub fn load_private_key(path: &Path, warnings: &mut Vec<String>) -> Result<Secre
         first_block(&text, is_private_key_name).ok_or_else(|| fail("Input/output error"))?;
     let usable = block.headers_ok
         && block.name != "ENCRYPTED PRIVATE KEY"
-        && block.der.as_deref().is_some_and(is_der_sequence);
+        && block.der.as_deref().is_some_and(is_der_sequence)
+        && block
+            .der
+            .as_deref()
+            .is_some_and(|der| openssl::pkey::PKey::private_key_from_der(der).is_ok());
     match (usable, block.der) {
         (true, Some(der)) => Ok(Secret(der)),
         _ => Err(fail("Input/output error")),
+    }
+}
+
+/// SHA-256 over the certificate's DER encoding (`X509_digest()`), the
+/// `certificateFingerprint` of a verity signature.
+pub fn certificate_fingerprint(certificate_der: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(certificate_der).into()
+}
+
+/// Signs the lowercase hex text of a verity root hash as upstream does: a detached
+/// PKCS#7 signature without signed attributes (so RSA signatures are the same for the
+/// same key and root hash), over the text as binary, in DER. The error is upstream's
+/// message with OpenSSL's first error (e.g. a key that does not match the certificate).
+pub fn sign_root_hash(
+    root_hex: &str,
+    certificate_der: &[u8],
+    private_key: &Secret,
+) -> Result<Vec<u8>, String> {
+    use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
+    let fail = |stack: openssl::error::ErrorStack| {
+        format!(
+            "Failed to calculate PKCS7 signature: {}",
+            first_error_text(&stack)
+        )
+    };
+    let cert = openssl::x509::X509::from_der(certificate_der).map_err(fail)?;
+    let key = openssl::pkey::PKey::private_key_from_der(&private_key.0).map_err(fail)?;
+    let extra = openssl::stack::Stack::new().map_err(fail)?;
+    let flags = Pkcs7Flags::DETACHED | Pkcs7Flags::NOATTR | Pkcs7Flags::BINARY;
+    let signed = Pkcs7::sign(&cert, &key, &extra, root_hex.as_bytes(), flags).map_err(fail)?;
+    signed.to_der().map_err(|stack| {
+        format!(
+            "Failed to convert PKCS7 signature to DER: {}",
+            first_error_text(&stack)
+        )
+    })
+}
+
+/// `ERR_error_string()` of the oldest queued error: `error:CODE:library:function:reason`
+/// (OpenSSL 3 leaves the function empty).
+fn first_error_text(stack: &openssl::error::ErrorStack) -> String {
+    match stack.errors().first() {
+        Some(e) => format!(
+            "error:{:08X}:{}::{}",
+            e.code(),
+            e.library().unwrap_or_default(),
+            e.reason().unwrap_or_default()
+        ),
+        None => "error:00000000:lib(0)::reason(0)".to_string(),
     }
 }
 

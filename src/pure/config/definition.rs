@@ -164,7 +164,7 @@ pub fn finish(
         }
     }
     // 12.–16. Verity and encryption.
-    // Verity=data/hash are built in (src/pure/verity.rs); LUKS2 and signing are not yet:
+    // Verity= is built in (src/pure/verity.rs); LUKS2 is not yet:
     // `refuse_unsupported` refuses them once all of upstream's checks have passed.
     let verity = verity_name(def.verity);
     if def.verity != VerityMode::Off && def.verity_match_key.is_none() {
@@ -263,8 +263,8 @@ pub fn finish(
     Ok(Some(def))
 }
 
-/// Refuses what this repart cannot do yet (`Encrypt=`, `Verity=signature`), after
-/// parsing and `cross_check`: upstream accepts both, so any other error in the
+/// Refuses what this repart cannot do yet (`Encrypt=`), after
+/// parsing and `cross_check`: upstream accepts it, so any other error in the
 /// definitions is the one upstream reports and must come first.
 pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
     if opts.cryptsetup_available {
@@ -273,10 +273,6 @@ pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(),
     for def in defs {
         if def.encrypt != EncryptMode::Off {
             let message = "Encrypt= is not supported yet: Operation not supported";
-            return Err(refuse(def, message));
-        }
-        if def.verity == VerityMode::Signature {
-            let message = "Verity=signature is not supported yet: Operation not supported";
             return Err(refuse(def, message));
         }
     }
