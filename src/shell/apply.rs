@@ -210,11 +210,15 @@ fn write_hash_tree(
     hash_row: &PlannedPartition,
 ) -> Result<[u8; 32], ApplyError> {
     let n = hash_row.partno;
-    let params =
-        crate::shell::block_sources::verity_params(&work.definitions[hash_index], work.settings, work.seed);
+    let params = crate::shell::block_sources::verity_params(
+        &work.definitions[hash_index],
+        work.settings,
+        work.seed,
+    );
     let copy_err = |source| ApplyError::Copy { partno: n, source };
-    let tree = crate::shell::block_sources::tree_from(&target.file, data.offset, data.new_size, &params)
-        .map_err(copy_err)?;
+    let tree =
+        crate::shell::block_sources::tree_from(&target.file, data.offset, data.new_size, &params)
+            .map_err(copy_err)?;
     // Like upstream, the tree is built aside and then copied in, checking it fits.
     tracing::info!("Syncing future partition {n} contents to disk.");
     if tree.image.len() as u64 > hash_row.new_size {
@@ -246,15 +250,17 @@ fn write_signature(
             "Verity signature partition requested but no key or certificate loaded.".into(),
         ));
     };
-    let signature = crate::shell::signing::sign_root_hash(&crate::pure::verity::hex(root), certificate, key)
-        .map_err(ApplyError::Sign)?;
+    let signature =
+        crate::shell::signing::sign_root_hash(&crate::pure::verity::hex(root), certificate, key)
+            .map_err(ApplyError::Sign)?;
     let fingerprint = crate::shell::signing::certificate_fingerprint(certificate);
-    let payload = crate::pure::verity::signature_payload(root, &fingerprint, &signature, row.new_size)
-        .ok_or_else(|| {
-            ApplyError::Sign(
-                "Verity signature too long for partition: Argument list too long".into(),
-            )
-        })?;
+    let payload =
+        crate::pure::verity::signature_payload(root, &fingerprint, &signature, row.new_size)
+            .ok_or_else(|| {
+                ApplyError::Sign(
+                    "Verity signature too long for partition: Argument list too long".into(),
+                )
+            })?;
     let copy_err = |source| ApplyError::Copy {
         partno: row.partno,
         source,
