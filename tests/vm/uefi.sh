@@ -144,7 +144,7 @@ part_field() {  # part_field TABLE NAME start|size|attrs
 # Base: dracut's systemd initrd for KVER, cached by its inputs (chroot stamp, kernel).
 base_initrd() {
   local key out
-  key=$( { cat "$CHROOT/.vmtest-stamp"; echo "$KVER v1"; } | sha256sum | cut -c1-16)
+  key=$( { cat "$CHROOT/.vmtest-stamp"; echo "$KVER v3"; } | sha256sum | cut -c1-16)
   out=$VMTEST_CACHE/uefi-initrd-$KVER-$key.img
   if [ ! -s "$out" ]; then
     [ "$(id -u)" = 0 ] || die "building the dracut initrd needs root (chroot)"
@@ -159,8 +159,8 @@ base_initrd() {
     in_chroot dracut --force --quiet --no-hostonly --no-hostonly-cmdline --no-early-microcode \
         --reproducible --compress=zstd \
         -m "systemd systemd-initrd udev-rules kernel-modules base fs-lib" \
-        --add-drivers "virtio_pci virtio_blk virtio_scsi sd_mod ext4 squashfs" \
-        --install "/usr/sbin/mke2fs /usr/sbin/mkfs.ext4 /etc/mke2fs.conf /usr/sbin/blkid /usr/bin/mountpoint /usr/bin/findmnt /usr/sbin/sfdisk" \
+        --drivers "virtio_pci virtio_blk virtio_scsi sd_mod ext4 squashfs" \
+        --install "/usr/sbin/mke2fs /usr/sbin/mkfs.ext4 /etc/mke2fs.conf /usr/sbin/blkid /usr/bin/mountpoint /usr/bin/findmnt /usr/bin/sync /usr/sbin/sfdisk" \
         --kver "$KVER" /tmp/initrd.img > "$WORK/dracut.log" 2>&1 \
       || { tail -30 "$WORK/dracut.log" >&2; die "dracut failed"; }
     mv "$CHROOT/tmp/initrd.img" "$out"
@@ -187,12 +187,12 @@ overlay_initrd() {
       printf '[Unit]\nRequires=dev-vda.device\nAfter=dev-vda.device\n' > "$u/systemd-repart.service.d/nixos.conf"
       printf '[Service]\nEnvironment=TMPDIR=/tmp\nExecStart=\nExecStart=/usr/bin/systemd-repart --definitions=/etc/repart.d --dry-run=no /dev/vda\n' \
         >> "$u/systemd-repart.service.d/nixos.conf"
-      printf '/dev/disk/by-partlabel/nix-store /sysroot/nix/store squashfs ro 0 0\n' > "$st/etc/fstab" ;;
+      printf 'tmpfs /sysroot tmpfs mode=0755 0 0\n/dev/disk/by-partlabel/nix-store /sysroot/nix/store squashfs ro 0 0\n' > "$st/etc/fstab" ;;
     discovered)
       printf '[Unit]\nAfter=sysroot.mount\n' > "$u/systemd-repart.service.d/nixos.conf"
       printf '[Service]\nEnvironment=TMPDIR=/tmp\nExecStart=\nExecStart=/usr/bin/systemd-repart --definitions=/etc/repart.d --dry-run=no\n' \
         >> "$u/systemd-repart.service.d/nixos.conf"
-      : > "$st/etc/fstab" ;;
+      printf '/dev/disk/by-partlabel/nix-store /sysroot squashfs ro 0 0\n' > "$st/etc/fstab" ;;
     *) die "unknown variant $variant" ;;
   esac
   # home and var by partlabel, as NixOS's fileSystems."/home".device = "/dev/disk/by-partlabel/home".
@@ -205,6 +205,9 @@ EOF
 Description=repart UEFI test: report and power off
 DefaultDependencies=no
 After=systemd-repart.service initrd-root-fs.target run-appliance-home.mount run-appliance-var.mount
+# initrd.target (and so initrd-cleanup's switch to the fake root) waits for us;
+# the poweroff job queued in ExecStartPost= is irreversible, so it wins.
+Before=initrd.target
 Wants=run-appliance-home.mount run-appliance-var.mount
 [Service]
 Type=oneshot
@@ -222,11 +225,15 @@ echo "VMTEST-UNIT-DONE"
 for p in ActiveState Result ExecMainStatus ExecMainExitTimestampMonotonic; do
   echo "VMTEST-REPART-$p=$(systemctl show -P $p systemd-repart.service)"
 done
+for p in FirmwareTimestampMonotonic LoaderTimestampMonotonic InitRDTimestampMonotonic; do
+  echo "VMTEST-MANAGER-$p=$(systemctl show -P $p)"
+done
+echo "VMTEST-LOOP-MODULE=$([ -e /sys/module/loop ] && echo loaded || echo absent)"
 echo "VMTEST-ROOTFS-TARGET-AFTER=$(systemctl show -P ActiveEnterTimestampMonotonic initrd-root-fs.target)"
 echo "VMTEST-SYSROOT=$(findmnt -n -o SOURCE,FSTYPE /sysroot | tr -s ' ' ' ')"
-echo "VMTEST-STORE=$(ls /sysroot/nix/store 2>/dev/null || ls /sysroot | tr '\n' ' ')"
+echo "VMTEST-STORE=$( (ls /sysroot/nix/store 2>/dev/null || ls /sysroot) | tr '\n' ' ')"
 echo "VMTEST-JOURNAL-BEGIN"
-journalctl -b -o cat --no-pager -u systemd-repart.service
+journalctl -b -o cat --no-pager -u systemd-repart.service 2>&1
 echo "VMTEST-JOURNAL-END"
 for n in home var; do
   m=/run/appliance/$n
@@ -240,6 +247,9 @@ for n in home var; do
   fi
 done
 umount /run/appliance/home /run/appliance/var 2>/dev/null
+echo "VMTEST-FULL-JOURNAL-BEGIN"
+journalctl -b -o short-monotonic --no-pager -n 400 2>&1
+echo "VMTEST-FULL-JOURNAL-END"
 echo "VMTEST-END"
 EOF
   chmod 755 "$st/usr/lib/vmtest/check.sh"
@@ -250,11 +260,10 @@ EOF
 # uki VARIANT OUT: kernel + base initrd + overlay + command line, by ukify.
 uki() {
   local variant=$1 out=$2 cmdline
-  case $variant in
-    device)     cmdline="root=tmpfs" ;;
-    discovered) cmdline="root=PARTLABEL=nix-store rootfstype=squashfs ro" ;;
-  esac
-  cmdline="$cmdline console=ttyS0 panic=-1 loglevel=4 systemd.show_status=error rd.systemd.show_status=error"
+  # No root=: /sysroot comes from the initrd's /etc/fstab, as NixOS does it. (With
+  # root= on the command line the kernel unpacks the initrd into a ramfs, not a
+  # tmpfs, and the file systems repart prepares in /tmp cannot stay sparse.)
+  cmdline="console=ttyS0 panic=-1 loglevel=4 systemd.show_status=error rd.systemd.show_status=error"
   mkdir -p "$CHROOT/tmp/uki"
   cp "$KDIR/vmlinuz" "$CHROOT/tmp/uki/vmlinuz"
   cp "$BASE_INITRD" "$CHROOT/tmp/uki/base.img"
@@ -288,11 +297,11 @@ boot_vm() {
       -device "virtio-blk-pci,drive=disk0,logical_block_size=$ss,physical_block_size=$ss" &
   qpid=$!
   while kill -0 $qpid 2>/dev/null; do
-    if [ -z "$t_done" ] && grep -q '^VMTEST-UNIT-DONE' "$logf" 2>/dev/null; then t_done=$(since "$t0"); fi
+    if [ -z "$t_done" ] && grep -qa 'VMTEST-UNIT-DONE' "$logf" 2>/dev/null; then t_done=$(since "$t0"); fi
     sleep 0.5
   done
   rc=0; wait $qpid || rc=$?
-  [ -n "$t_done" ] || { grep -q '^VMTEST-UNIT-DONE' "$logf" && t_done=$(since "$t0"); } || true
+  [ -n "$t_done" ] || { grep -qa 'VMTEST-UNIT-DONE' "$logf" && t_done=$(since "$t0"); } || true
   [ $rc = 124 ] && { echo "qemu: timeout after ${TIMEOUT}s" >&2; return 124; }
   [ $rc = 0 ] || { echo "qemu exited $rc" >&2; return $rc; }
   grep -q '^VMTEST-END' "$logf" || return 1
