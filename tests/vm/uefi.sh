@@ -35,7 +35,7 @@
 #
 # Environment:
 #   REPART_BIN=path        use this binary instead of `cargo build --release`
-#   VMTEST_UEFI_MATRIX     "SECTOR:VARIANT ..." (default "512:device 512:discovered 4096:device")
+#   VMTEST_UEFI_MATRIX     "SECTOR:VARIANT ..." (default "512:device 512:discovered 4096:device 4096:rejected")
 #   VMTEST_CACHE           default /var/cache/repart-vmtest
 #   VMTEST_TIMEOUT         per boot, seconds (default 300)
 #   VMTEST_GROW            default 4G
@@ -48,7 +48,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 T0=$(now)
-MATRIX=${VMTEST_UEFI_MATRIX:-512:device 512:discovered 4096:device}
+MATRIX=${VMTEST_UEFI_MATRIX:-512:device 512:discovered 4096:device 4096:rejected}
 TIMEOUT=${VMTEST_TIMEOUT:-300}
 GROW=${VMTEST_GROW:-4G}
 MIRROR=${VMTEST_MIRROR:-http://deb.debian.org/debian}
@@ -322,6 +322,57 @@ check_unit() {  # check_unit LOG LABEL
     || die "$what: the unit finished at ${done_at}us, initrd-root-fs.target was reached at ${target_at}us (not before it)"
 }
 
+# rejected_scenario SECTOR_SIZE: the example as it is (ESP SizeMinBytes=200M)
+# built with 4096-byte sectors, as upstream 257 builds it: mkfs.vfat -S 4096 gives
+# a FAT32 of ~51k clusters, below the 65525 that FAT32 needs, and OVMF's FAT driver
+# does not mount it: the firmware finds no boot loader and ends in its shell.
+# Passes if OVMF never starts the EFI stub. (Upstream 258 enforces a minimum ESP
+# size per sector size; 257 and repart do not.)
+rejected_scenario() {
+  local ss=$1 W=$WORK/$1-rejected qpid t0 seen=""
+  mkdir -p "$W"
+  log "=== sector size $ss, the example's 200M ESP unchanged (must be rejected by OVMF) ==="
+  "$REPO/examples/appliance/make-content.sh" "$W/content"
+  cp "$SDBOOT" "$W/content/esp/BOOTX64.EFI"
+  cp "$WORK/$(echo "$MATRIX" | awk '{print $1}' | tr : -)/content/esp/appliance.efi" "$W/content/esp/appliance.efi" 2>/dev/null \
+    || uki device "$W/content/esp/appliance.efi"
+  (cd "$W" && PATH=$IMAGE_TOOLS_PATH "$REPART_BIN" --definitions="$REPO/examples/appliance/repart.d" \
+      --copy-source="$W/content" --offline=yes --empty=create --size=auto --seed="$SEED" \
+      --dry-run=no --sector-size="$ss" disk.raw) > "$W/build.stdout" 2> "$W/build.stderr" \
+    || { cat "$W/build.stderr" >&2; die "[$ss rejected] image build failed"; }
+  grep -q 'Number of clusters for 32 bit FAT is less then suggested minimum' "$W/build.stderr" \
+    || die "[$ss rejected] mkfs.fat did not warn about too few clusters: the premise of this check is gone"
+  truncate -s +"$GROW" "$W/disk.raw"
+  cp "$OVMF_VARS" "$W/vars.fd"
+  : > "$W/boot.log"
+  t0=$(now)
+  timeout --foreground -k 5 120 qemu-system-x86_64 -nodefaults -no-user-config \
+      -machine q35,accel=tcg -cpu max -smp 1 -m "${VMTEST_MEM:-1024}" -display none -no-reboot -serial "file:$W/boot.log" \
+      -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,unit=1,file=$W/vars.fd" \
+      -drive "file=$W/disk.raw,format=raw,if=none,id=disk0" \
+      -device "virtio-blk-pci,drive=disk0,logical_block_size=$ss,physical_block_size=$ss" &
+  qpid=$!
+  while kill -0 $qpid 2>/dev/null; do
+    if grep -qa 'EFI stub' "$W/boot.log"; then seen=stub; break; fi
+    if grep -qa 'startup.nsh' "$W/boot.log"; then seen=shell; break; fi   # the shell printed its mapping table
+    sleep 0.5
+  done
+  kill $qpid 2>/dev/null || true; wait $qpid 2>/dev/null || true
+  case $seen in
+    stub)  die "[$ss rejected] OVMF booted from the 51k-cluster FAT32 ESP: firmware behaviour changed, update docs/first-boot.md" ;;
+    shell)
+      # The firmware sees the GPT partition (a BLKn alias HD(1,GPT,...)) but maps
+      # no file system on it (no FS0:), so the removable-media path is "Not Found".
+      grep -qa 'HD(1,GPT,' "$W/boot.log" || die "[$ss rejected] OVMF did not even see the ESP partition"
+      if grep -qa 'FS0:' "$W/boot.log"; then die "[$ss rejected] OVMF mapped a file system (FS0:) but did not boot from it"; fi
+      grep -qa 'failed to load Boot0001 .*Not Found' "$W/boot.log" || die "[$ss rejected] no 'failed to load ... Not Found' from BdsDxe"
+      log "[$ss rejected] as expected, OVMF sees the ESP partition but no file system on it: $(grep -ao 'failed to load Boot0001.*Not Found' "$W/boot.log" | head -1) ($(since "$t0")s)" ;;
+    *)     tail -c 2000 "$W/boot.log" >&2; die "[$ss rejected] OVMF neither booted nor reached its shell" ;;
+  esac
+  SUMMARY+=("sector-size=$ss: the example's 200M ESP (FAT32, 4096-byte sectors, 51k clusters) is rejected by OVMF, as upstream 257's is")
+  rm -f "$W/disk.raw"
+}
+
 SUMMARY=()
 scenario() {
   local ss=$1 variant=$2 W=$WORK/$1-$2 img name start size attrs
@@ -335,6 +386,13 @@ scenario() {
   uki "$variant" "$W/content/esp/appliance.efi"
   touch -h -d '2024-01-01 00:00:00 UTC' "$W/content/esp/BOOTX64.EFI" "$W/content/esp/appliance.efi"
   cp -r "$REPO/examples/appliance/repart.d" "$W/factory.d"
+  if [ "$ss" = 4096 ]; then
+    # With 4096-byte sectors the example's 200M ESP holds 51k clusters, too few
+    # for FAT32 (65525), and OVMF's FAT driver rejects it (see rejected_scenario).
+    # What the user sets on 257: a bigger ESP, here as a drop-in.
+    mkdir -p "$W/factory.d/10-esp.conf.d"
+    printf '[Partition]\nSizeMinBytes=260M\n' > "$W/factory.d/10-esp.conf.d/4k-sectors.conf"
+  fi
   (cd "$W" && PATH=$IMAGE_TOOLS_PATH SOURCE_DATE_EPOCH=1704067200 "$REPART_BIN" --definitions="$W/factory.d" \
       --copy-source="$W/content" --offline=yes --empty=create --size=auto --seed="$SEED" \
       --dry-run=no --sector-size="$ss" disk.raw) > "$W/build.stdout" 2> "$W/build.stderr" \
@@ -414,7 +472,12 @@ scenario() {
   rm -f "$img"
 }
 
-for m in $MATRIX; do scenario "${m%%:*}" "${m#*:}"; done
+for m in $MATRIX; do
+  case ${m#*:} in
+    rejected) rejected_scenario "${m%%:*}" ;;
+    *)        scenario "${m%%:*}" "${m#*:}" ;;
+  esac
+done
 for s in "${SUMMARY[@]}"; do echo "uefi-test: $s"; done
 echo "uefi-test: total $(since "$T0")s"
 echo "uefi-test: PASS"
