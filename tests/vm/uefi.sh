@@ -172,6 +172,7 @@ base_initrd() {
         --install "/usr/sbin/mke2fs /usr/sbin/mkfs.ext4 /etc/mke2fs.conf /usr/sbin/blkid /usr/bin/mountpoint /usr/bin/findmnt /usr/bin/sync /usr/bin/stat /usr/sbin/sfdisk" \
         --kver "$KVER" /tmp/initrd.img > "$WORK/dracut.log" 2>&1 \
       || { tail -30 "$WORK/dracut.log" >&2; die "dracut failed"; }
+    rm -f "$VMTEST_CACHE"/uefi-initrd-*.img   # older inputs
     mv "$CHROOT/tmp/initrd.img" "$out"
     rm -rf "$CHROOT/usr/lib/modules/$KVER"
   fi
@@ -238,6 +239,7 @@ EOF
 #!/bin/sh
 # Runs in the initrd after systemd-repart.service: prints what the host checks.
 echo "VMTEST-UNIT-DONE"
+echo "VMTEST-UPTIME=$(cut -d' ' -f1 /proc/uptime)"
 for p in ActiveState Result ExecMainStatus ExecMainExitTimestampMonotonic; do
   echo "VMTEST-REPART-$p=$(systemctl show -P $p systemd-repart.service)"
 done
@@ -496,7 +498,12 @@ scenario() {
   sfd "$img" "$ss" > "$W/table2"
   cmp -s "$W/table1" "$W/table2" || { diff -u "$W/table1" "$W/table2" >&2; die "[$ss $variant] boot 2 changed the partition table"; }
   log "[$ss $variant] boot 2 passed: No changes., markers present, table identical"
-  SUMMARY+=("sector-size=$ss variant=$variant: firmware to unit done ${b1%% *}s (boot 1, QEMU ${b1##* }s), ${b2%% *}s (boot 2, QEMU ${b2##* }s)")
+  # Firmware + systemd-boot + EFI stub = host time to the check unit's first line
+  # minus the kernel's uptime at that line.
+  local fw1 fw2
+  fw1=$(awk -v a="${b1%% *}" -v b="$(vm_field "$W/boot1.log" UPTIME)" 'BEGIN{printf "%.1f", a - b}')
+  fw2=$(awk -v a="${b2%% *}" -v b="$(vm_field "$W/boot2.log" UPTIME)" 'BEGIN{printf "%.1f", a - b}')
+  SUMMARY+=("sector-size=$ss variant=$variant: firmware to unit done ${b1%% *}s (boot 1; firmware+loader ${fw1}s, kernel to unit done $(vm_field "$W/boot1.log" UPTIME)s, QEMU ${b1##* }s), ${b2%% *}s (boot 2; firmware+loader ${fw2}s, QEMU ${b2##* }s)")
   rm -f "$img"
 }
 
