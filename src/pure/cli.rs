@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use uuid::Uuid;
 
+use crate::pure::config::values::parse_boolean;
 use crate::pure::gpt_types::{PartitionType, parse_architecture};
 use crate::pure::security_args::{
     PcrValue, append_pcrs, check_image_policy, merge_pcr_mask, parse_seal_key_handle,
@@ -351,15 +352,6 @@ fn err<T>(message: impl Into<String>) -> Result<T, CliError> {
     Err(CliError {
         message: message.into(),
     })
-}
-
-/// systemd's boolean spellings.
-pub fn parse_boolean(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
-        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
-        _ => None,
-    }
 }
 
 fn boolean_option(name: &str, value: &Option<String>) -> Result<Option<bool>, CliError> {
@@ -934,16 +926,5 @@ mod tests {
         );
         // The old text failed the check: "repart" is not a version.
         assert!(numeric_prefix(&mkosi_tool_version("systemd 257 (repart 0.1.0)")).is_empty());
-    }
-
-    #[test]
-    fn booleans() {
-        for t in ["1", "yes", "Y", "true", "t", "on"] {
-            assert_eq!(parse_boolean(t), Some(true));
-        }
-        for f in ["0", "no", "n", "false", "F", "off"] {
-            assert_eq!(parse_boolean(f), Some(false));
-        }
-        assert_eq!(parse_boolean("maybe"), None);
     }
 }

@@ -173,10 +173,7 @@ pub fn open_copy_blocks(
 }
 
 fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceError> {
-    let full = match root {
-        Some(r) => r.join(path.trim_start_matches('/')),
-        None => PathBuf::from(path),
-    };
+    let full = crate::shell::root_paths::join(root, path);
     let open_err = |e: std::io::Error| SourceError::Open {
         path: path.to_string(),
         reason: crate::shell::disk::strerror(&e),

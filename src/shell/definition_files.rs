@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::pure::config::definition::{self, SourceFile};
 use crate::pure::config::specifier::SystemInfo;
 use crate::pure::config::{ConfigError, Definition, Diagnostic, LoadOptions};
+use crate::shell::root_paths;
 
 /// The default search directories, highest priority first (resolved under `--root=`).
 pub const DEFAULT_DIRS: [&str; 4] = [
@@ -102,15 +103,8 @@ pub fn search_dirs(opts: &LoadOptions) -> Vec<PathBuf> {
     }
     DEFAULT_DIRS
         .iter()
-        .map(|d| under_root(opts.root.as_deref(), Path::new(d)))
+        .map(|d| root_paths::join(opts.root.as_deref(), d))
         .collect()
-}
-
-fn under_root(root: Option<&Path>, path: &Path) -> PathBuf {
-    match root {
-        Some(r) => r.join(path.strip_prefix("/").unwrap_or(path)),
-        None => path.to_path_buf(),
-    }
 }
 
 /// Names ending in `suffix` in `dir`, minus hidden/backup names (unreadable → none).

@@ -29,7 +29,7 @@ pub fn from_cmdline(cmdline: &str) -> Option<bool> {
     cmdline.split_whitespace().rev().find_map(|word| {
         let value = word.strip_prefix("systemd.factory_reset")?;
         match value.strip_prefix('=') {
-            Some(v) => crate::pure::cli::parse_boolean(v),
+            Some(v) => crate::pure::config::values::parse_boolean(v),
             None if value.is_empty() => Some(true),
             None => None,
         }
@@ -44,7 +44,7 @@ pub fn from_efi_payload(bytes: &[u8]) -> Option<bool> {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .take_while(|&u| u != 0)
         .collect();
-    crate::pure::cli::parse_boolean(String::from_utf16(&text).ok()?.trim())
+    crate::pure::config::values::parse_boolean(String::from_utf16(&text).ok()?.trim())
 }
 
 /// Decides whether a factory reset was asked for.

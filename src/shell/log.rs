@@ -59,7 +59,7 @@ pub fn detect_color_mode() -> ColorMode {
 
 /// Whether log lines get colors: `SYSTEMD_LOG_COLOR` (boolean) may turn them off.
 pub fn log_colors(mode: ColorMode, systemd_log_color: Option<&str>) -> ColorMode {
-    match systemd_log_color.and_then(crate::pure::cli::parse_boolean) {
+    match systemd_log_color.and_then(crate::pure::config::values::parse_boolean) {
         Some(false) => ColorMode::Off,
         _ => mode,
     }

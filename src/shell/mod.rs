@@ -13,6 +13,7 @@ pub mod fs;
 pub mod list_devices;
 pub mod log;
 pub mod root_device;
+pub mod root_paths;
 pub mod run;
 pub mod signal_cleanup;
 pub mod signing;

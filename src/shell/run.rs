@@ -172,8 +172,9 @@ fn seed(options: &Options) -> Result<Uuid, Failure> {
         Seed::Fixed(u) => Ok(u),
         Seed::Random => Ok(Uuid::new_v4()),
         Seed::MachineId => {
-            let root = options.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-            let text = std::fs::read_to_string(root.join("etc/machine-id")).unwrap_or_default();
+            let machine_id =
+                crate::shell::root_paths::join(options.root.as_deref(), "/etc/machine-id");
+            let text = std::fs::read_to_string(machine_id).unwrap_or_default();
             let text = text.trim();
             if text.is_empty() || text == "uninitialized" {
                 tracing::info!("No machine ID set, using randomized partition UUIDs.");
@@ -269,7 +270,7 @@ fn terminal_width() -> Option<usize> {
 /// environment (no LC_ALL/LC_CTYPE/LANG) counts as UTF-8.
 fn utf8_wanted() -> bool {
     if let Ok(v) = std::env::var("SYSTEMD_UTF8")
-        && let Some(b) = crate::pure::cli::parse_boolean(&v)
+        && let Some(b) = crate::pure::config::values::parse_boolean(&v)
     {
         return b;
     }
@@ -595,9 +596,8 @@ fn write_tables(
             .collect();
         match crate::pure::fstab::fstab(definitions, &uuids) {
             Some(text) => {
-                let full = base
-                    .unwrap_or(Path::new("/"))
-                    .join(path.strip_prefix("/").unwrap_or(path));
+                let full =
+                    crate::shell::root_paths::join(Some(base.unwrap_or(Path::new("/"))), path);
                 write_atomically(&full, &text).map_err(|e| {
                     fail(format!(
                         "Failed to open temporary file for {}: {}",

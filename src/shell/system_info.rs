@@ -11,10 +11,7 @@ use crate::pure::config::specifier::{OsRelease, SystemInfo};
 impl SystemInfo {
     /// Reads the host's facts; `root` is `--root=` (or the image mount point), if any.
     pub fn from_host(root: Option<&Path>) -> SystemInfo {
-        let under_root = |p: &str| match root {
-            Some(r) => r.join(p.trim_start_matches('/')),
-            None => Path::new(p).to_path_buf(),
-        };
+        let under_root = |p: &str| crate::shell::root_paths::join(root, p);
         let machine_id = std::fs::read_to_string(under_root("/etc/machine-id"))
             .ok()
             .and_then(|s| normalize_id(s.trim()));

@@ -23,6 +23,8 @@ impl Errno {
 }
 
 /// systemd's `parse_boolean()`: case-insensitive `1 yes y true t on` / `0 no n false f off`.
+/// The one boolean parser: repart.d keys, command-line options and environment
+/// variables (`SYSTEMD_UTF8`, `SYSTEMD_COLORS`, `SYSTEMD_LOG_COLOR`, ...) all use it.
 pub fn parse_boolean(text: &str) -> Option<bool> {
     const YES: [&str; 6] = ["1", "yes", "y", "true", "t", "on"];
     const NO: [&str; 6] = ["0", "no", "n", "false", "f", "off"];

@@ -44,7 +44,7 @@ impl ColorMode {
                 "16" => return ColorMode::Ansi16,
                 "256" => return ColorMode::Ansi256,
                 "24bit" => return ColorMode::Ansi24Bit,
-                other => match crate::pure::cli::parse_boolean(other) {
+                other => match crate::pure::config::values::parse_boolean(other) {
                     Some(true) => return ColorMode::Ansi24Bit,
                     Some(false) => return ColorMode::Off,
                     None => {}

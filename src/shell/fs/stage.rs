@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use super::tree::{self, Deny, DenyMap};
 use super::{FormatJob, FsError, sys};
+use crate::shell::root_paths::chase;
 
 /// A staging directory under the temporary directory, removed (with everything in it) when
 /// dropped.
@@ -138,7 +139,7 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         if !tgt.trim_end_matches('/').is_empty() {
             continue;
         }
-        let path = tree::chase(job.copy_source, src);
+        let path = chase(job.copy_source, src);
         match fs::metadata(&path) {
             Ok(md) if md.is_dir() => {
                 sys::copy_xattrs(&path, &s.root);
@@ -164,7 +165,7 @@ pub fn build(job: &FormatJob) -> Result<StagingDir, FsError> {
         s.mkdir_p(dir)?;
     }
     for (link, target) in &def.make_symlinks {
-        let path = tree::chase(Some(&s.root), link);
+        let path = chase(Some(&s.root), link);
         std::os::unix::fs::symlink(target, &path).map_err(|e| {
             FsError::io(format!("Failed to create symlink at {link} to {target}"), e)
         })?;
@@ -202,7 +203,7 @@ impl Stager<'_> {
             return Ok(());
         };
         let deny = tree::resolve_denylist(&rules, job.copy_source);
-        let path = tree::chase(job.copy_source, src);
+        let path = chase(job.copy_source, src);
         let md = match fs::metadata(&path) {
             Ok(md) => md,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -226,7 +227,7 @@ impl Stager<'_> {
             )
         };
         if md.is_dir() {
-            let target = tree::chase(Some(&self.root), tgt);
+            let target = chase(Some(&self.root), tgt);
             let new_at_target = !target.is_dir();
             if new_at_target {
                 let parent = Path::new(tgt)
@@ -254,7 +255,7 @@ impl Stager<'_> {
                 .and_then(Path::to_str)
                 .unwrap_or("/");
             self.mkdir_p(parent)?;
-            let target = tree::chase(Some(&self.root), parent).join(file_name.unwrap_or_default());
+            let target = chase(Some(&self.root), parent).join(file_name.unwrap_or_default());
             if fs::symlink_metadata(&target).is_ok() {
                 let e = io::Error::from(io::ErrorKind::AlreadyExists);
                 return Err(FsError::io(
@@ -293,7 +294,7 @@ impl Stager<'_> {
         for comp in dir.split('/').filter(|c| !c.is_empty()) {
             current.push('/');
             current.push_str(comp);
-            let path = tree::chase(Some(&self.root), &current);
+            let path = chase(Some(&self.root), &current);
             match fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => {
                     if let Some(parent) = path.parent() {

@@ -15,6 +15,7 @@ use crate::pure::gpt_types::Designator;
 
 use super::stage::{self, StagingDir};
 use super::{FormatJob, FsError, sys};
+use crate::shell::root_paths::chase;
 
 /// Where the mkfs tool reads the new file system's contents from.
 #[derive(Debug)]
@@ -175,52 +176,6 @@ pub fn deny_rules(
         }
     }
     Some(rules)
-}
-
-/// Resolves `path` below `root` like `chase(CHASE_PREFIX_ROOT)`: symlinks are followed but
-/// never leave `root` (absolute link targets are taken relative to it). Components that do
-/// not exist are appended as they are.
-pub fn chase(root: Option<&Path>, path: &str) -> PathBuf {
-    let root = root.unwrap_or(Path::new("/"));
-    let mut todo: Vec<String> = path
-        .split('/')
-        .filter(|c| !c.is_empty())
-        .rev()
-        .map(str::to_owned)
-        .collect();
-    let mut done: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(comp) = todo.pop() {
-        match comp.as_str() {
-            "." => continue,
-            ".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let candidate = done
-            .iter()
-            .fold(root.to_path_buf(), |p, c| p.join(c))
-            .join(&comp);
-        match std::fs::read_link(&candidate) {
-            Ok(target) if hops < 32 => {
-                hops += 1;
-                let t = target.to_string_lossy().into_owned();
-                if t.starts_with('/') {
-                    done.clear();
-                }
-                todo.extend(
-                    t.split('/')
-                        .filter(|c| !c.is_empty())
-                        .rev()
-                        .map(str::to_owned),
-                );
-            }
-            _ => done.push(comp),
-        }
-    }
-    done.iter().fold(root.to_path_buf(), |p, c| p.join(c))
 }
 
 /// Resolves the rules to inodes; paths that do not exist are ignored. The first rule for
@@ -565,18 +520,5 @@ mod tests {
         );
         d.exclude_files = vec!["/nix/b".into()];
         assert!(direct_source(&job_for(&d, &env, r)).is_none());
-    }
-
-    #[test]
-    fn chase_stays_in_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("real/sub")).unwrap();
-        std::os::unix::fs::symlink("/real", root.join("abs")).unwrap();
-        std::os::unix::fs::symlink("real/sub", root.join("rel")).unwrap();
-        assert_eq!(chase(Some(root), "/abs/sub"), root.join("real/sub"));
-        assert_eq!(chase(Some(root), "/rel/new"), root.join("real/sub/new"));
-        assert_eq!(chase(Some(root), "/../real"), root.join("real"));
-        assert_eq!(chase(None, "/a/b"), PathBuf::from("/a/b"));
     }
 }
