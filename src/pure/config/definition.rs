@@ -417,5 +417,4 @@ fn ranges_compatible(
 }
 
 #[cfg(test)]
-#[path = "definition_tests.rs"]
 mod tests;

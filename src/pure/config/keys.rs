@@ -634,5 +634,4 @@ fn parse_safe_string(target: &mut Option<String>, v: &str, log: &mut Log<'_, '_>
 }
 
 #[cfg(test)]
-#[path = "keys_tests.rs"]
 pub(crate) mod tests;

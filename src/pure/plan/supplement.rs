@@ -155,5 +155,4 @@ pub fn finish(slots: &mut [Slot], diags: &mut Vec<Diagnostic>) {
 }
 
 #[cfg(test)]
-#[path = "supplement_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
-//! Unit tests of `keys`: every key's parse rules and message texts (kept in a sibling
-//! file so `keys.rs` stays short). Expected texts were checked against the v257 oracle.
+//! Unit tests of `keys`: every key's parse rules and message texts (out of line in
+//! `keys/tests.rs` so `keys.rs` stays short). Expected texts were checked against the v257 oracle.
 
 use super::super::specifier::{OsRelease, SystemInfo};
 use super::super::{Diagnostic, Level, LoadOptions};
