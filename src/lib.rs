@@ -6,13 +6,15 @@
 //!   environment reads): `cli` (what the command line means), `config` (repart.d
 //!   text → definitions), `plan` (placement decisions), `output` (table/JSON),
 //!   `gpt_types`, `size`, `fstype`, `fstab` (fstab/crypttab rendering), `verity`
-//!   (hash-tree format), `security_args` (key/TPM2/policy option values).
+//!   (sibling pairing, hash-tree format, signature partition contents), `security_args` (key/TPM2/policy option values).
 //! - [`shell`], the imperative shell: `run` (the main sequence), `definition_files`
 //!   (finding and reading repart.d files), `system_info` (host facts for specifiers),
 //!   `disk` (GPT, block devices), `root_device` (which disk backs `/`), `fs` (mkfs
 //!   tools, content trees), `block_sources` (`CopyBlocks=` sources and `Minimize=`
 //!   images, sized before planning), `apply` (writes in a data-safe order), `split`,
-//!   `copy_from`, `factory_reset`, `signing` (key/certificate files), `list_devices`,
+//!   `copy_from`, `factory_reset`, `verity` (hash trees over files and partitions, hash
+//!   and signature partitions written while applying), `signing` (key/certificate files,
+//!   OpenSSL PKCS#7 signatures), `list_devices`,
 //!   `signal_cleanup` (temporary files removed on SIGTERM/SIGINT), `log`, `fault`
 //!   (test-only fault injection).
 //!

@@ -10,7 +10,7 @@ use tempfile::TempPath;
 
 use uuid::Uuid;
 
-use crate::pure::config::{CopyBlocks, Definition, Minimize, VerityMode};
+use crate::pure::config::{CopyBlocks, Definition, Minimize};
 use crate::pure::gpt_types::Designator;
 use crate::shell::fs::minimize::MinimizedImage;
 use crate::shell::fs::{FormatJob, FsEnv, FsError};
@@ -102,6 +102,21 @@ impl BlockSource {
     /// The size of a `Minimize=` image, if this is one.
     pub fn minimized_size(&self) -> Option<u64> {
         (self.kind == SourceKind::Minimized).then_some(self.size)
+    }
+}
+
+impl BlockSource {
+    /// A `Minimize=` image made in temporary file `file` (removed when dropped, or
+    /// on SIGTERM/SIGINT).
+    pub fn minimized_temp(file: TempPath, size: u64) -> BlockSource {
+        let tracked = crate::shell::signal_cleanup::track(&file);
+        BlockSource {
+            path: file.to_path_buf(),
+            size,
+            offset: 0,
+            kind: SourceKind::Minimized,
+            _temp: Some((file, tracked)),
+        }
     }
 }
 
@@ -237,89 +252,5 @@ pub fn minimize_all(
             *source = Some(crate::shell::fs::minimize::minimize(&job)?.into());
         }
     }
-    let mut roots = vec![None; definitions.len()];
-    for (i, def) in definitions.iter().enumerate() {
-        if def.verity != VerityMode::Hash
-            || def.minimize == Minimize::Off
-            || identities.get(i).is_none_or(Option::is_none)
-        {
-            continue;
-        }
-        let Some(data) = crate::pure::verity::sibling(definitions, i, VerityMode::Data) else {
-            continue;
-        };
-        let Some(Some(image)) = sources.get(data) else {
-            continue;
-        };
-        let hint = def.file_name();
-        tracing::info!(
-            "Pre-populating verity hash data of partition {hint} to calculate minimal partition size"
-        );
-        let params = verity_params(def, settings, seed);
-        let io_err = |e| FsError::io(format!("Failed to format verity hash for {hint}"), e);
-        let tree =
-            tree_from_file(&image.path, image.offset, image.size, &params).map_err(io_err)?;
-        let temp = tempfile::Builder::new()
-            .prefix(".#repart")
-            .rand_bytes(16)
-            .tempfile_in(&settings.env.tmp_dir)
-            .map_err(|e| FsError::io("Failed to generate temporary file path", e))?
-            .into_temp_path();
-        std::fs::write(&temp, &tree.image).map_err(io_err)?;
-        let size = tree.image.len() as u64;
-        tracing::info!(
-            "Minimal partition size of verity hash partition {hint} is {}",
-            crate::pure::size::format_bytes(size)
-        );
-        let tracked = crate::shell::signal_cleanup::track(&temp);
-        sources[i] = Some(BlockSource {
-            path: temp.to_path_buf(),
-            size,
-            offset: 0,
-            kind: SourceKind::Minimized,
-            _temp: Some((temp, tracked)),
-        });
-        roots[i] = Some(tree.root_hash);
-    }
-    Ok(roots)
-}
-
-/// The tree parameters of `Verity=hash` definition `def` (block sizes default to the
-/// file-system sector size).
-pub fn verity_params(
-    def: &Definition,
-    settings: &JobSettings,
-    seed: Uuid,
-) -> crate::pure::verity::Params {
-    crate::pure::verity::Params::from_seed(
-        seed,
-        def.verity_data_block_size
-            .unwrap_or(settings.fs_sector_size),
-        def.verity_hash_block_size
-            .unwrap_or(settings.fs_sector_size),
-    )
-}
-
-/// Builds the hash tree over `size` bytes of `path` starting at `offset`.
-pub fn tree_from_file(
-    path: &Path,
-    offset: u64,
-    size: u64,
-    params: &crate::pure::verity::Params,
-) -> std::io::Result<crate::pure::verity::Tree> {
-    tree_from(&std::fs::File::open(path)?, offset, size, params)
-}
-
-/// Builds the hash tree over `size` bytes of `file` starting at `offset`.
-pub fn tree_from(
-    file: &std::fs::File,
-    offset: u64,
-    size: u64,
-    params: &crate::pure::verity::Params,
-) -> std::io::Result<crate::pure::verity::Tree> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = file.try_clone()?;
-    file.seek(SeekFrom::Start(offset))?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, file.take(size));
-    crate::pure::verity::build(params, reader, size / params.data_block_size)
+    crate::shell::verity::prebuild_hash_images(definitions, identities, settings, seed, sources)
 }

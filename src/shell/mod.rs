@@ -19,3 +19,4 @@ pub mod signal_cleanup;
 pub mod signing;
 pub mod split;
 pub mod system_info;
+pub mod verity;

@@ -1,4 +1,4 @@
-//! dm-verity hash trees (spec §9.6): the on-disk format `veritysetup format` writes
+//! The dm-verity hash tree format (spec §9.6): what `veritysetup format` writes
 //! with hash type 1 and sha256 — a 512-byte superblock padded to one hash block,
 //! followed by the tree levels from the top (one block) down to the level that
 //! hashes the data blocks. Every hash is `sha256(salt || block)`.
@@ -10,7 +10,7 @@ use std::io::Read;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::pure::config::{Definition, VerityMode};
+use super::hex;
 use crate::pure::plan::ids::{derive_uuid, hmac_sha256};
 
 /// Bytes of one sha256 digest (already a power of two, so no per-entry padding).
@@ -67,76 +67,6 @@ impl Tree {
     pub fn root_hex(&self) -> String {
         hex(&self.root_hash)
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The partition UUIDs a verity data/hash pair gets from its root hash: the first and
-/// the last 16 bytes.
-pub fn uuids_from_root_hash(root: &[u8; 32]) -> (Uuid, Uuid) {
-    let mut data = [0u8; 16];
-    let mut hash = [0u8; 16];
-    data.copy_from_slice(&root[..16]);
-    hash.copy_from_slice(&root[16..]);
-    (Uuid::from_bytes(data), Uuid::from_bytes(hash))
-}
-
-/// The definition of the verity set of definition `index` (same `VerityMatchKey=`)
-/// that has role `mode` (definitions were checked to have at most one per role).
-pub fn sibling(definitions: &[Definition], index: usize, mode: VerityMode) -> Option<usize> {
-    let me = definitions.get(index)?;
-    if me.verity == VerityMode::Off {
-        return None;
-    }
-    if me.verity == mode {
-        return Some(index);
-    }
-    definitions
-        .iter()
-        .position(|d| d.verity == mode && d.verity_match_key == me.verity_match_key)
-}
-
-/// Upstream 257 reserves room for the hash tree of a data partition with
-/// `SizeMaxBytes=`: that size becomes the hash partition's `SizeMinBytes=` when it has
-/// none; a smaller configured size gets a warning (returned).
-pub fn reserve_hash_sizes(definitions: &mut [Definition], fs_sector_size: u64) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for i in 0..definitions.len() {
-        if definitions[i].verity != VerityMode::Hash {
-            continue;
-        }
-        let Some(data) = sibling(definitions, i, VerityMode::Data) else {
-            continue;
-        };
-        let Some(data_max) = definitions[data].size_max else {
-            continue;
-        };
-        let hash = &definitions[i];
-        let size = hash_size_for_data_max(
-            data_max,
-            hash.verity_data_block_size.unwrap_or(fs_sector_size),
-            hash.verity_hash_block_size.unwrap_or(fs_sector_size),
-        );
-        let data_path = definitions[data].path.display().to_string();
-        let hash = &mut definitions[i];
-        match hash.size_min {
-            None => hash.size_min = Some(size),
-            Some(min) if min < size || hash.size_max.is_some_and(|m| m < size) => {
-                warnings.push(format!(
-                    "The dm-verity hash partition {} may be too small for data partition {} with SizeMaxBytes={}. The hash partition would require {} for a data partition of specified max size. Use larger SizeMinBytes= or SizeMaxBytes= on the hash partition, or don't specify them at all.",
-                    hash.path.display(),
-                    data_path,
-                    crate::pure::size::format_bytes(data_max),
-                    crate::pure::size::format_bytes(size),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    warnings
 }
 
 fn hashes_per_block(hash_block_size: u64) -> u64 {
@@ -262,52 +192,6 @@ pub fn build(params: &Params, mut data: impl Read, data_blocks: u64) -> std::io:
     })
 }
 
-/// The contents of a `Verity=signature` partition: upstream's compact JSON object
-/// (`rootHash` and `certificateFingerprint` in lowercase hex, the DER signature in
-/// base64), padded with NUL bytes to `size`; `None` when it does not fit with its
-/// terminating NUL.
-pub fn signature_payload(
-    root_hash: &[u8; 32],
-    fingerprint: &[u8; 32],
-    signature: &[u8],
-    size: u64,
-) -> Option<Vec<u8>> {
-    let text = format!(
-        "{{\"rootHash\":\"{}\",\"certificateFingerprint\":\"{}\",\"signature\":\"{}\"}}",
-        hex(root_hash),
-        hex(fingerprint),
-        base64(signature)
-    );
-    let mut bytes = text.into_bytes();
-    if bytes.len() as u64 >= size {
-        return None;
-    }
-    bytes.resize(usize::try_from(size).ok()?, 0);
-    Some(bytes)
-}
-
-/// Standard base64 with padding and without line breaks.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,48 +255,6 @@ mod tests {
     #[test]
     fn hash_size_from_data_max_matches_upstream_example() {
         assert_eq!(hash_size_for_data_max(10 << 30, 4096, 4096), 84_557_824);
-    }
-
-    #[test]
-    fn uuids_split_root_hash() {
-        let mut r = [0u8; 32];
-        r[0] = 0x25;
-        r[31] = 0x4b;
-        let (d, h) = uuids_from_root_hash(&r);
-        assert!(d.hyphenated().to_string().starts_with("25"));
-        assert!(h.hyphenated().to_string().ends_with("4b"));
-    }
-
-    #[test]
-    fn base64_matches_rfc4648_examples() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
-
-    #[test]
-    fn signature_payload_is_padded_json() {
-        let payload = signature_payload(&[0xab; 32], &[0x01; 32], b"sig", 512).unwrap();
-        assert_eq!(payload.len(), 512);
-        let text =
-            String::from_utf8(payload.into_iter().take_while(|&b| b != 0).collect()).unwrap();
-        let want = format!(
-            "{{\"rootHash\":\"{}\",\"certificateFingerprint\":\"{}\",\"signature\":\"c2ln\"}}",
-            "ab".repeat(32),
-            "01".repeat(32)
-        );
-        assert_eq!(text, want);
-        // The text and its NUL must fit.
-        let len = want.len() as u64;
-        assert!(signature_payload(&[0xab; 32], &[0x01; 32], b"sig", len).is_none());
-        assert!(signature_payload(&[0xab; 32], &[0x01; 32], b"sig", len + 1).is_some());
     }
 
     const SINGLE: (&str, &str) = (

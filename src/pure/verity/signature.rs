@@ -1,0 +1,86 @@
+//! The contents of a `Verity=signature` partition (upstream 257's format).
+
+use super::hex;
+
+/// The contents of a `Verity=signature` partition: upstream's compact JSON object
+/// (`rootHash` and `certificateFingerprint` in lowercase hex, the DER signature in
+/// base64), padded with NUL bytes to `size`; `None` when it does not fit with its
+/// terminating NUL.
+pub fn signature_payload(
+    root_hash: &[u8; 32],
+    fingerprint: &[u8; 32],
+    signature: &[u8],
+    size: u64,
+) -> Option<Vec<u8>> {
+    let text = format!(
+        "{{\"rootHash\":\"{}\",\"certificateFingerprint\":\"{}\",\"signature\":\"{}\"}}",
+        hex(root_hash),
+        hex(fingerprint),
+        base64(signature)
+    );
+    let mut bytes = text.into_bytes();
+    if bytes.len() as u64 >= size {
+        return None;
+    }
+    bytes.resize(usize::try_from(size).ok()?, 0);
+    Some(bytes)
+}
+
+/// Standard base64 with padding and without line breaks.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_examples() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn signature_payload_is_padded_json() {
+        let payload = signature_payload(&[0xab; 32], &[0x01; 32], b"sig", 512).unwrap();
+        assert_eq!(payload.len(), 512);
+        let text =
+            String::from_utf8(payload.into_iter().take_while(|&b| b != 0).collect()).unwrap();
+        let want = format!(
+            "{{\"rootHash\":\"{}\",\"certificateFingerprint\":\"{}\",\"signature\":\"c2ln\"}}",
+            "ab".repeat(32),
+            "01".repeat(32)
+        );
+        assert_eq!(text, want);
+        // The text and its NUL must fit.
+        let len = want.len() as u64;
+        assert!(signature_payload(&[0xab; 32], &[0x01; 32], b"sig", len).is_none());
+        assert!(signature_payload(&[0xab; 32], &[0x01; 32], b"sig", len + 1).is_some());
+    }
+}
