@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use repart::pure::cli::Args;
+use repart::pure::cli::CommandLine;
 
 fn main() -> ExitCode {
     let colors = repart::shell::log::log_colors(
@@ -16,13 +15,13 @@ fn main() -> ExitCode {
     );
     let program = std::env::args().next().unwrap_or_else(|| "repart".into());
     let program = program.rsplit('/').next().unwrap_or("repart").to_string();
-    let args = match Args::try_parse() {
-        Ok(args) => args,
+    let line = match CommandLine::parse_from(std::env::args_os()) {
+        Ok(line) => line,
         Err(e) => {
             eprintln!("{}", repart::shell::run::clap_error_message(&program, &e));
             return ExitCode::from(1);
         }
     };
-    let code = repart::shell::run::run(&program, &args);
+    let code = repart::shell::run::run(&program, &line);
     ExitCode::from(code)
 }

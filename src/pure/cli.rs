@@ -1,173 +1,27 @@
-//! The command line: what was typed ([`Args`], via clap) and what it means
-//! ([`Options`], validated like upstream's `parse_argv`, with upstream's messages).
+//! The command line: the option table ([`table`]), `argv` split into options in
+//! command-line order ([`CommandLine`], via clap built from the table) and what they mean
+//! ([`Options`], applied in order like upstream's `parse_argv`, with upstream's messages).
 //!
 //! clap cannot express systemd's value rules (booleans spelled `yes/no/on/off/1/0`,
-//! sizes with `K/M/G`, `--json=help`), so every value is taken as a string here and
-//! interpreted in [`Options::resolve`]. No I/O happens in this module.
+//! sizes with `K/M/G`, `--json=help`), so every value is taken as a string and
+//! interpreted in [`Options::resolve`]. No I/O happens in this module: `--key-file=` is
+//! read through [`ParseEnv`].
+
+mod help;
+mod parse;
+mod resolve;
+pub mod table;
 
 use std::path::PathBuf;
 
-use clap::Parser;
 use uuid::Uuid;
 
-use crate::pure::config::values::parse_boolean;
-use crate::pure::gpt_types::{PartitionType, parse_architecture};
-use crate::pure::security_args::{
-    PcrValue, append_pcrs, check_image_policy, merge_pcr_mask, parse_seal_key_handle,
-    pcr_error_message,
-};
-use crate::pure::size::{parse_size, round_up};
-pub use crate::shell::signing::Secret;
+pub use help::help_text;
+pub use parse::{CommandLine, Given, command};
+pub use resolve::{NoFiles, ParseEnv};
 
-/// Options exactly as given (last one wins for repeated scalars).
-#[derive(Debug, Parser)]
-#[command(
-    name = "repart",
-    disable_help_flag = true,
-    disable_version_flag = true,
-    args_override_self = true,
-    infer_long_args = true
-)]
-pub struct Args {
-    /// Show help.
-    #[arg(short = 'h', long = "help")]
-    pub help: bool,
-    /// Show the version.
-    #[arg(long)]
-    pub version: bool,
-    /// Never use a pager.
-    #[arg(long)]
-    pub no_pager: bool,
-    /// Do not print the table header.
-    #[arg(long)]
-    pub no_legend: bool,
-    /// JSON output mode.
-    #[arg(long)]
-    pub json: Option<String>,
-    /// Only show what would be done.
-    #[arg(long)]
-    pub dry_run: Option<String>,
-    /// What to do with a disk without partition table.
-    #[arg(long)]
-    pub empty: Option<String>,
-    /// Discard new partitions.
-    #[arg(long)]
-    pub discard: Option<String>,
-    /// Grow the image file to this size, or `auto`.
-    #[arg(long)]
-    pub size: Option<String>,
-    /// Remove partitions marked FactoryReset=yes.
-    #[arg(long)]
-    pub factory_reset: Option<String>,
-    /// Test whether a factory reset is possible.
-    #[arg(long)]
-    pub can_factory_reset: bool,
-    /// Root directory.
-    #[arg(long)]
-    pub root: Option<String>,
-    /// Disk image to operate relative to.
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Image dissection policy.
-    #[arg(long)]
-    pub image_policy: Option<String>,
-    /// Seed for derived UUIDs.
-    #[arg(long)]
-    pub seed: Option<String>,
-    /// Show the table and bar diagram.
-    #[arg(long)]
-    pub pretty: Option<String>,
-    /// Definition directories (repeatable).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub definitions: Vec<String>,
-    /// Key file for encryption.
-    #[arg(long)]
-    pub key_file: Option<String>,
-    /// Private key for verity signatures.
-    #[arg(long)]
-    pub private_key: Option<String>,
-    /// Private key source.
-    #[arg(long)]
-    pub private_key_source: Option<String>,
-    /// Certificate for verity signatures.
-    #[arg(long)]
-    pub certificate: Option<String>,
-    /// Certificate source.
-    #[arg(long)]
-    pub certificate_source: Option<String>,
-    /// TPM2 device.
-    #[arg(long)]
-    pub tpm2_device: Option<String>,
-    /// TPM2 device key.
-    #[arg(long)]
-    pub tpm2_device_key: Option<String>,
-    /// TPM2 seal key handle.
-    #[arg(long)]
-    pub tpm2_seal_key_handle: Option<String>,
-    /// TPM2 PCRs (repeatable, entries accumulate).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub tpm2_pcrs: Vec<String>,
-    /// TPM2 signed PCR policy public key.
-    #[arg(long)]
-    pub tpm2_public_key: Option<String>,
-    /// TPM2 public key PCRs (repeatable, masks are combined).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub tpm2_public_key_pcrs: Vec<String>,
-    /// TPM2 pcrlock policy.
-    #[arg(long)]
-    pub tpm2_pcrlock: Option<String>,
-    /// Write split artifacts.
-    #[arg(long)]
-    pub split: Option<String>,
-    /// Only use definitions of these types.
-    #[arg(long)]
-    pub include_partitions: Option<String>,
-    /// Ignore definitions of these types.
-    #[arg(long)]
-    pub exclude_partitions: Option<String>,
-    /// Plan but do not write partitions of these types.
-    #[arg(long)]
-    pub defer_partitions: Option<String>,
-    /// Sector size for new tables.
-    #[arg(long)]
-    pub sector_size: Option<String>,
-    /// Architecture for architecture-specific types.
-    #[arg(long)]
-    pub architecture: Option<String>,
-    /// Whether to avoid loop devices.
-    #[arg(long)]
-    pub offline: Option<String>,
-    /// Copy partitions from these images (repeatable).
-    #[arg(long, action = clap::ArgAction::Append)]
-    pub copy_from: Vec<String>,
-    /// Source directory for CopyFiles=.
-    #[arg(short = 's', long)]
-    pub copy_source: Option<String>,
-    /// Make a DDI of this type.
-    #[arg(long)]
-    pub make_ddi: Option<String>,
-    /// Short for --make-ddi=sysext.
-    #[arg(short = 'S')]
-    pub sysext: bool,
-    /// Short for --make-ddi=confext.
-    #[arg(short = 'C')]
-    pub confext: bool,
-    /// Short for --make-ddi=portable.
-    #[arg(short = 'P')]
-    pub portable: bool,
-    /// Write an fstab.
-    #[arg(long)]
-    pub generate_fstab: Option<String>,
-    /// Write a crypttab.
-    #[arg(long)]
-    pub generate_crypttab: Option<String>,
-    /// List candidate block devices.
-    #[arg(long)]
-    pub list_devices: bool,
-    /// The device or image file.
-    #[arg(value_name = "DEVICE")]
-    pub positional: Vec<String>,
-}
+use crate::pure::security_args::PcrValue;
+pub use crate::shell::signing::Secret;
 
 /// `--empty=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -278,8 +132,6 @@ pub struct Options {
     pub defer_partitions: Vec<Uuid>,
     /// The device or image file, verbatim.
     pub node: Option<String>,
-    /// Messages upstream prints while parsing (e.g. size rounding).
-    pub notices: Vec<String>,
     /// `--key-file=` contents (for `Encrypt=key-file`; upstream uses an empty key without it).
     pub key_file: Option<Secret>,
     /// `--private-key=` as given (made absolute when loaded from a file).
@@ -354,323 +206,10 @@ fn err<T>(message: impl Into<String>) -> Result<T, CliError> {
     })
 }
 
-fn boolean_option(name: &str, value: &Option<String>) -> Result<Option<bool>, CliError> {
-    match value {
-        None => Ok(None),
-        Some(v) => match parse_boolean(v) {
-            Some(b) => Ok(Some(b)),
-            None => err(format!(
-                "Failed to parse boolean argument to --{name}=: {v}."
-            )),
-        },
-    }
-}
-
 fn not_supported<T>(option: &str) -> Result<T, CliError> {
     err(format!(
         "{option} is not supported yet by this repart (see README: supported features)."
     ))
-}
-
-fn parse_type_list(text: &str, arch: Option<&'static str>) -> Result<Vec<Uuid>, CliError> {
-    let mut out = Vec::new();
-    for word in text.split(',').filter(|w| !w.is_empty()) {
-        match PartitionType::parse(word) {
-            Some(ty) => {
-                let ty = match arch {
-                    Some(a) => ty.with_architecture(a),
-                    None => ty,
-                };
-                out.push(ty.uuid);
-            }
-            None => {
-                return err(format!(
-                    "'{word}' is not a valid partition type identifier or GUID"
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
-impl Options {
-    /// Validates and interprets `args` in upstream's order; `--key-file=` is not read
-    /// (its contents stay empty). For tests and callers without files.
-    pub fn resolve(args: &Args) -> Result<Options, CliError> {
-        Self::resolve_with(args, &mut |_| Ok(Secret::default()))
-    }
-
-    /// Like [`Options::resolve`], reading `--key-file=` with `read_key_file` when it
-    /// comes up (upstream reads it while parsing, so its errors come before later checks).
-    pub fn resolve_with(
-        args: &Args,
-        read_key_file: &mut dyn FnMut(&str) -> Result<Secret, CliError>,
-    ) -> Result<Options, CliError> {
-        let mut o = Options {
-            help: args.help,
-            version: args.version,
-            dry_run: true,
-            discard: true,
-            no_legend: args.no_legend,
-            ..Options::default()
-        };
-        if o.help || o.version {
-            return Ok(o);
-        }
-        if let Some(json) = &args.json {
-            o.json = match json.as_str() {
-                "help" => {
-                    // Upstream lists the modes and exits right away.
-                    o.json_help = true;
-                    return Ok(o);
-                }
-                "pretty" => JsonMode::Pretty,
-                "short" => JsonMode::Short,
-                "off" => JsonMode::Off,
-                other => return err(format!("Unknown argument to --json= switch: {other}")),
-            };
-        }
-        let dry_run = boolean_option("dry-run", &args.dry_run)?;
-        if let Some(empty) = &args.empty {
-            o.empty = match empty.as_str() {
-                "" | "refuse" => EmptyMode::Refuse,
-                "allow" => EmptyMode::Allow,
-                "require" => EmptyMode::Require,
-                "force" => EmptyMode::Force,
-                "create" => EmptyMode::Create,
-                other => return err(format!("Failed to parse --empty= parameter: {other}")),
-            };
-        }
-        if let Some(d) = boolean_option("discard", &args.discard)? {
-            o.discard = d;
-        }
-        if let Some(size) = &args.size {
-            o.size = Some(Self::parse_size_request(size, &mut o.notices)?);
-        }
-        o.factory_reset = boolean_option("factory-reset", &args.factory_reset)?;
-        o.can_factory_reset = args.can_factory_reset;
-        o.root = args
-            .root
-            .as_ref()
-            .filter(|r| !r.is_empty())
-            .map(PathBuf::from);
-        if args.image.is_some() {
-            return not_supported("--image=");
-        }
-        if let Some(seed) = &args.seed {
-            o.seed = match seed.as_str() {
-                "" => Seed::MachineId,
-                "random" => Seed::Random,
-                text => match Uuid::try_parse(text) {
-                    Ok(u) => Seed::Fixed(u),
-                    Err(_) => return err(format!("Failed to parse seed: {text}")),
-                },
-            };
-        }
-        o.pretty = boolean_option("pretty", &args.pretty)?;
-        for dir in &args.definitions {
-            if dir.is_empty() {
-                continue;
-            }
-            let path = PathBuf::from(dir);
-            if !o.definitions.contains(&path) {
-                o.definitions.push(path);
-            }
-        }
-        if let Some(path) = &args.key_file {
-            o.key_file = Some(read_key_file(path)?);
-        }
-        Self::resolve_signing(args, &mut o)?;
-        Self::resolve_tpm2(args, &mut o)?;
-        if let Some(policy) = &args.image_policy {
-            check_image_policy(policy).map_err(|e| CliError {
-                message: e.message(policy),
-            })?;
-            o.image_policy = Some(policy.clone()).filter(|p| !p.is_empty());
-        }
-        if args.make_ddi.is_some() {
-            return not_supported("--make-ddi=");
-        }
-        o.split = boolean_option("split", &args.split)?.unwrap_or(false);
-        o.generate_fstab = args.generate_fstab.as_ref().map(PathBuf::from);
-        o.generate_crypttab = args.generate_crypttab.as_ref().map(PathBuf::from);
-        if args.sysext || args.confext || args.portable {
-            return not_supported("--make-ddi= (-S/-C/-P)");
-        }
-        o.copy_from = args.copy_from.iter().map(PathBuf::from).collect();
-        if args.list_devices {
-            // Upstream lists the devices while parsing and exits.
-            o.list_devices = true;
-            return Ok(o);
-        }
-        if let Some(ss) = &args.sector_size {
-            o.sector_size = Some(Self::parse_sector_size(ss)?);
-        }
-        if let Some(arch) = &args.architecture {
-            match parse_architecture(arch) {
-                Some(a) => o.architecture = Some(a),
-                None => return err(format!("Invalid architecture '{arch}'.")),
-            }
-        }
-        if let Some(offline) = &args.offline {
-            o.offline = match offline.as_str() {
-                "auto" => None,
-                v => match parse_boolean(v) {
-                    Some(b) => Some(b),
-                    None => {
-                        return err(format!(
-                            "Failed to parse boolean argument to --offline=: {v}."
-                        ));
-                    }
-                },
-            };
-        }
-        o.copy_source = args.copy_source.as_ref().map(PathBuf::from);
-        if args.positional.len() > 1 {
-            return err(
-                "Expected at most one argument, the path to the block device or image file.",
-            );
-        }
-        o.node = args.positional.first().cloned();
-
-        // Validation after parsing, in upstream's order.
-        if args.include_partitions.is_some() && args.exclude_partitions.is_some() {
-            return err(
-                "Combination of --include-partitions= and --exclude-partitions= is invalid.",
-            );
-        }
-        if o.factory_reset == Some(true)
-            && matches!(
-                o.empty,
-                EmptyMode::Force | EmptyMode::Require | EmptyMode::Create
-            )
-        {
-            return err(
-                "Combination of --factory-reset=yes and --empty=force/--empty=require/--empty=create is invalid.",
-            );
-        }
-        o.dry_run = match (o.empty, dry_run) {
-            _ if o.can_factory_reset => true,
-            // Upstream writes a created image even when a dry run is asked for.
-            (EmptyMode::Create, _) => false,
-            (_, Some(d)) => d,
-            (_, None) => true,
-        };
-        if o.empty == EmptyMode::Create && o.size.is_none() {
-            return err("If --empty=create is specified, --size= must be specified, too.");
-        }
-        if matches!(
-            o.empty,
-            EmptyMode::Force | EmptyMode::Require | EmptyMode::Create
-        ) && o.node.is_none()
-        {
-            return err(
-                "A path to a device node or image file must be specified when --make-ddi=, --empty=force, --empty=require or --empty=create are used.",
-            );
-        }
-        if let Some(list) = &args.include_partitions {
-            o.include_partitions = Some(parse_type_list(list, o.architecture)?);
-        }
-        if o.split && o.node.is_none() {
-            return err("A path to an image file must be specified when --split is used.");
-        }
-        if let Some(list) = &args.defer_partitions {
-            o.defer_partitions = parse_type_list(list, o.architecture)?;
-        }
-        if let Some(list) = &args.exclude_partitions {
-            o.exclude_partitions = Some(parse_type_list(list, o.architecture)?);
-        }
-        Ok(o)
-    }
-
-    /// `--private-key=`, `--certificate=` and their sources (the files are loaded by the
-    /// caller after all other checks, as upstream does at the end of parsing).
-    fn resolve_signing(args: &Args, o: &mut Options) -> Result<(), CliError> {
-        if let Some(source) = &args.private_key_source {
-            o.private_key_source = KeySource::parse(source, true).ok_or_else(|| CliError {
-                message: format!("Invalid private key source '{source}'"),
-            })?;
-        }
-        if let Some(source) = &args.certificate_source {
-            o.certificate_source = KeySource::parse(source, false).ok_or_else(|| CliError {
-                message: format!("Invalid certificate source '{source}'"),
-            })?;
-        }
-        // An empty path means "none" (upstream aborts on an assertion instead).
-        o.private_key = args.private_key.clone().filter(|p| !p.is_empty());
-        o.certificate = args.certificate.clone().filter(|p| !p.is_empty());
-        Ok(())
-    }
-
-    /// The `--tpm2-*` options, checked like upstream; nothing uses them before
-    /// `Encrypt=tpm2` is supported.
-    fn resolve_tpm2(args: &Args, o: &mut Options) -> Result<(), CliError> {
-        if let Some(device) = &args.tpm2_device {
-            if device == "list" {
-                // Listing needs the TPM2 stack, which this repart does not have.
-                return err("TPM2 support is not installed.");
-            }
-            o.tpm2_device = Some(device.clone()).filter(|d| !d.is_empty() && d != "auto");
-        }
-        let path = |v: &Option<String>| v.clone().filter(|p| !p.is_empty()).map(PathBuf::from);
-        o.tpm2_device_key = path(&args.tpm2_device_key);
-        o.tpm2_public_key = path(&args.tpm2_public_key);
-        o.tpm2_pcrlock = path(&args.tpm2_pcrlock);
-        if let Some(handle) = &args.tpm2_seal_key_handle {
-            o.tpm2_seal_key_handle =
-                Some(parse_seal_key_handle(handle).map_err(|errno| CliError {
-                    message: format!(
-                        "Could not parse TPM2 seal key handle index '{handle}': {errno}"
-                    ),
-                })?);
-        }
-        for arg in &args.tpm2_pcrs {
-            append_pcrs(&mut o.tpm2_pcrs, arg).map_err(|e| CliError {
-                message: pcr_error_message(arg, &e),
-            })?;
-        }
-        for arg in &args.tpm2_public_key_pcrs {
-            merge_pcr_mask(&mut o.tpm2_public_key_pcr_mask, arg).map_err(|e| CliError {
-                message: pcr_error_message(arg, &e),
-            })?;
-        }
-        Ok(())
-    }
-
-    fn parse_size_request(text: &str, notices: &mut Vec<String>) -> Result<SizeRequest, CliError> {
-        if text == "auto" {
-            return Ok(SizeRequest::Auto);
-        }
-        let Ok(bytes) = parse_size(text) else {
-            return err(format!("Failed to parse --size= parameter: {text}"));
-        };
-        let rounded = round_up(bytes, 4096);
-        if rounded == 0 {
-            return err("Specified image size too small, refusing.");
-        }
-        if rounded == u64::MAX {
-            return err("Specified image size too large, refusing.");
-        }
-        if rounded != bytes {
-            notices.push(format!(
-                "Specified size is not a multiple of 4096, rounding up automatically. ({bytes} → {rounded})"
-            ));
-        }
-        Ok(SizeRequest::Bytes(rounded))
-    }
-
-    fn parse_sector_size(text: &str) -> Result<u64, CliError> {
-        let Ok(value) = text.trim().parse::<u64>() else {
-            return err(format!("Failed to parse sector size '{text}'."));
-        };
-        if !(512..=4096).contains(&value) {
-            return err(format!("Sector size not between 512 and 4096: {text}"));
-        }
-        if !value.is_power_of_two() {
-            return err(format!("Sector size not power of 2: {text}"));
-        }
-        Ok(value)
-    }
 }
 
 /// The systemd release whose behaviour repart reproduces (the oracle is 257.13).
@@ -733,79 +272,20 @@ pub fn version_text() -> String {
     )
 }
 
-/// Our `--help` text.
-pub fn help_text(program: &str) -> String {
-    format!(
-        "{program} [OPTIONS...] [DEVICE]
-
-Grow and add partitions to a partition table, following the definitions in
-repart.d/ drop-in files. A drop-in replacement for systemd-repart 257.
-
-Options:
-  -h --help               Show this help
-     --version            Show package version
-     --no-pager           Do not pipe output into a pager
-     --no-legend          Do not show the header of the table
-     --json=pretty|short|off|help
-                          Print the plan as JSON
-     --dry-run=BOOL       Only show what would be done (default: yes)
-     --empty=refuse|allow|require|force|create
-                          What to do with a disk without partition table
-     --discard=BOOL       Whether to discard the backing blocks of new partitions
-     --factory-reset=BOOL Remove partitions marked FactoryReset=yes first
-     --can-factory-reset  Exit 0 if a factory reset would remove partitions
-     --size=BYTES|auto    Grow the image file to this size (auto: as needed)
-     --root=PATH          Look for definitions and the machine ID below PATH
-     --seed=UUID|random   Seed for the UUIDs repart derives
-     --pretty=BOOL        Show the table and bar diagram (default: yes)
-     --definitions=DIR    Read definitions from DIR (repeatable)
-     --sector-size=SIZE   Sector size of a new partition table (512…4096)
-     --architecture=ARCH  Architecture for root/usr partition types
-     --offline=BOOL|auto  Never use loop devices (yes), always (no), or try (auto)
-     --include-partitions=TYPE,...
-                          Only use definitions of these partition types
-     --exclude-partitions=TYPE,...
-                          Ignore definitions of these partition types
-  -s --copy-source=PATH   Base directory for CopyFiles= sources
-     --copy-from=IMAGE    Copy the partitions of IMAGE first (repeatable)
-     --split=BOOL         Also write each partition to its own file
-     --generate-fstab=PATH
-                          Write an fstab for the MountPoint= settings
-     --generate-crypttab=PATH
-                          Write a crypttab for the EncryptedVolume= settings
-     --defer-partitions=TYPE,...
-                          Plan partitions of these types but do not write them
-     --list-devices       List candidate block devices to operate on
-     --key-file=PATH      Key for Encrypt= (read and kept)
-     --private-key=PATH   Private key for Verity=signature (loaded and kept)
-     --private-key-source=file|provider:P|engine:E
-     --certificate=PATH   Certificate for Verity=signature (loaded and kept)
-     --certificate-source=file|provider:P
-     --tpm2-device=PATH, --tpm2-device-key=PATH, --tpm2-seal-key-handle=HANDLE,
-     --tpm2-pcrs=PCR+..., --tpm2-public-key=PATH, --tpm2-public-key-pcrs=PCR+...,
-     --tpm2-pcrlock=PATH  TPM2 enrollment settings (checked and kept)
-     --image-policy=POLICY
-                          Image dissection policy (checked)
-
-Accepted, but fail with a clear error when a partition needs them: Encrypt=,
-Verity=signature, key or certificate sources other than 'file'.
-Not supported yet (they fail with a clear error): --image=, --make-ddi=/-S/-C/-P.
-
-See repart(8) and repart.d(5) for details.
-"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn line(argv: &[&str]) -> CommandLine {
+        CommandLine::parse_from(std::iter::once("repart").chain(argv.iter().copied())).unwrap()
+    }
+
     fn resolve(argv: &[&str]) -> Result<Options, CliError> {
-        let args = Args::try_parse_from(std::iter::once("repart").chain(argv.iter().copied()))
-            .map_err(|e| CliError {
-                message: e.to_string(),
-            })?;
-        Options::resolve(&args)
+        Options::resolve(&line(argv))
+    }
+
+    fn error(argv: &[&str]) -> String {
+        resolve(argv).unwrap_err().message
     }
 
     #[test]
@@ -866,15 +346,112 @@ mod tests {
     }
 
     #[test]
-    fn size_rounding_notice() {
-        let o = resolve(&["--size=5000"]).unwrap();
+    fn size_rounding_notice_comes_before_a_later_error() {
+        let notice =
+            "Specified size is not a multiple of 4096, rounding up automatically. (5000 → 8192)";
+        let mut env = NoFiles::default();
+        let o = Options::resolve_with(&line(&["--size=5000"]), &mut env).unwrap();
         assert_eq!(o.size, Some(SizeRequest::Bytes(8192)));
+        assert_eq!(env.notices, vec![notice]);
+        // Observed from upstream: the first --size= is applied (with its notice) before
+        // the second fails.
+        let mut env = NoFiles::default();
+        let e = Options::resolve_with(&line(&["--size=5000", "--size=foo"]), &mut env);
         assert_eq!(
-            o.notices,
-            vec![
-                "Specified size is not a multiple of 4096, rounding up automatically. (5000 → 8192)"
-            ]
+            e.unwrap_err().message,
+            "Failed to parse --size= parameter: foo"
         );
+        assert_eq!(env.notices, vec![notice]);
+    }
+
+    /// Upstream handles each option in command-line order: of two bad values the first
+    /// is reported, whatever the options (each pair observed from systemd-repart 257.13).
+    #[test]
+    fn first_bad_option_on_the_command_line_is_reported() {
+        let size = "Failed to parse --size= parameter: foo";
+        let empty = "Failed to parse --empty= parameter: bar";
+        assert_eq!(error(&["--size=foo", "--empty=bar"]), size);
+        assert_eq!(error(&["--empty=bar", "--size=foo"]), empty);
+        assert_eq!(error(&["--seed=x", "--json=y"]), "Failed to parse seed: x");
+        assert_eq!(
+            error(&["--architecture=foo", "--sector-size=3"]),
+            "Invalid architecture 'foo'."
+        );
+        assert_eq!(
+            error(&["--certificate-source=y", "--private-key-source=x"]),
+            "Invalid certificate source 'y'"
+        );
+        assert_eq!(
+            error(&["--tpm2-pcrs=x", "--tpm2-seal-key-handle=y"]),
+            "Could not parse PCR values from 'x': Invalid argument"
+        );
+        assert_eq!(
+            error(&["--split=yy", "--image-policy=xx"]),
+            "Failed to parse boolean argument to --split=: yy."
+        );
+        // An earlier bad value is not hidden by a later good one.
+        assert_eq!(error(&["--size=foo", "--size=4096"]), size);
+        assert_eq!(error(&["--empty=bar", "--empty=allow"]), empty);
+        // --help and friends end parsing where they stand.
+        assert_eq!(error(&["--size=foo", "--help"]), size);
+        assert!(resolve(&["--help", "--size=foo"]).unwrap().help);
+        assert_eq!(error(&["--size=foo", "--version"]), size);
+        assert_eq!(error(&["--size=foo", "--json=help"]), size);
+        assert!(resolve(&["--json=help", "--size=foo"]).unwrap().json_help);
+        assert!(
+            resolve(&["--list-devices", "--size=foo"])
+                .unwrap()
+                .list_devices
+        );
+        // The type lists are checked as they come; the other kind of list is refused
+        // before its value is looked at.
+        let combination =
+            "Combination of --include-partitions= and --exclude-partitions= is invalid.";
+        assert_eq!(
+            error(&["--include-partitions=zz", "--exclude-partitions=yy"]),
+            "'zz' is not a valid partition type identifier or GUID"
+        );
+        assert_eq!(
+            error(&["--include-partitions=esp", "--exclude-partitions=yy"]),
+            combination
+        );
+        assert_eq!(
+            error(&["--defer-partitions=yy", "--include-partitions=zz"]),
+            "'yy' is not a valid partition type identifier or GUID"
+        );
+        // The positional count is checked after the last option, before anything else.
+        assert_eq!(
+            error(&["--image=x", "a", "b"]),
+            "Expected at most one argument, the path to the block device or image file."
+        );
+        assert_eq!(
+            error(&["--make-ddi=/", "--size=foo"]),
+            "Invalid DDI type: /"
+        );
+        assert_eq!(
+            error(&["--image=x", "--empty=create"]),
+            "If --empty=create is specified, --size= must be specified, too."
+        );
+    }
+
+    #[test]
+    fn type_lists_add_up_and_the_architecture_applies_to_all() {
+        let o = resolve(&[
+            "--include-partitions=esp",
+            "--include-partitions=root",
+            "--defer-partitions=usr",
+            "--architecture=arm64",
+            "--defer-partitions=home",
+        ])
+        .unwrap();
+        let uuid = |name: &str| {
+            crate::pure::gpt_types::PartitionType::parse(name)
+                .unwrap()
+                .with_architecture("arm64")
+                .uuid
+        };
+        assert_eq!(o.include_partitions, Some(vec![uuid("esp"), uuid("root")]));
+        assert_eq!(o.defer_partitions, vec![uuid("usr"), uuid("home")]);
     }
 
     /// mkosi's `systemd_tool_version()`: the third whitespace-separated word of the

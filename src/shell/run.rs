@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
-use crate::pure::cli::{Args, EmptyMode, JsonMode, Options, Seed, SizeRequest, help_text};
+use crate::pure::cli::{
+    CommandLine, EmptyMode, JsonMode, Options, ParseEnv, Seed, SizeRequest, help_text,
+};
 use crate::pure::config::{self, Definition};
 use crate::pure::output::{self, RenderOptions};
 use crate::pure::plan::{self, Plan, PlanInput};
@@ -57,8 +59,8 @@ pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
 }
 
 /// Runs repart; returns the exit status.
-pub fn run(program: &str, args: &Args) -> u8 {
-    let options = match Options::resolve_with(args, &mut read_key_file)
+pub fn run(program: &str, line: &CommandLine) -> u8 {
+    let options = match Options::resolve_with(line, &mut PrintingParseEnv)
         .map_err(|e| e.message)
         .and_then(load_signing_material)
     {
@@ -92,9 +94,6 @@ pub fn run(program: &str, args: &Args) -> u8 {
         );
         return 0;
     }
-    for notice in &options.notices {
-        tracing::info!("{notice}");
-    }
     let mut created: Option<CreatedImage> = None;
     let result = execute(&options, &mut created);
     match result {
@@ -108,12 +107,24 @@ pub fn run(program: &str, args: &Args) -> u8 {
     }
 }
 
-/// `--key-file=`, read while the command line is parsed (its warning comes right away).
-fn read_key_file(path: &str) -> Result<crate::pure::cli::Secret, crate::pure::cli::CliError> {
-    let mut warnings = Vec::new();
-    let result = crate::shell::signing::read_key_file(path, &mut warnings);
-    warnings.iter().for_each(|w| tracing::warn!("{w}"));
-    result.map_err(|message| crate::pure::cli::CliError { message })
+/// The files and messages of parsing: upstream reads `--key-file=` and prints its
+/// notices and warnings while it parses, so they come before a later option's error.
+struct PrintingParseEnv;
+
+impl ParseEnv for PrintingParseEnv {
+    fn read_key_file(
+        &mut self,
+        path: &str,
+    ) -> Result<crate::pure::cli::Secret, crate::pure::cli::CliError> {
+        let mut warnings = Vec::new();
+        let result = crate::shell::signing::read_key_file(path, &mut warnings);
+        warnings.iter().for_each(|w| tracing::warn!("{w}"));
+        result.map_err(|message| crate::pure::cli::CliError { message })
+    }
+
+    fn notice(&mut self, message: String) {
+        tracing::info!("{message}");
+    }
 }
 
 /// The certificate, then the private key, as upstream loads them after all option

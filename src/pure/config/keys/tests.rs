@@ -699,3 +699,32 @@ fn every_key_is_known() {
         let (_, _, _) = run(&[(key, "")]);
     }
 }
+
+/// The keys documented in the `[PARTITION] SECTION OPTIONS` section of man/repart.d.5
+/// (the `.TP`/`.TQ` headings, e.g. `.BI SizeMinBytes= SIZE`).
+fn documented_keys() -> std::collections::BTreeSet<String> {
+    let page = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/man/repart.d.5"));
+    let mut keys = std::collections::BTreeSet::new();
+    let mut inside = false;
+    let mut tag_next = false;
+    for line in page.lines() {
+        if let Some(title) = line.strip_prefix(".SH ") {
+            inside = title == "[PARTITION] SECTION OPTIONS";
+            continue;
+        }
+        if inside && tag_next && line.starts_with(".B") {
+            let word = line.split_whitespace().nth(1).unwrap_or_default();
+            if let Some((key, _)) = word.split_once('=') {
+                keys.insert(key.to_string());
+            }
+        }
+        tag_next = line == ".TP" || line == ".TQ";
+    }
+    keys
+}
+
+#[test]
+fn the_man_page_documents_exactly_the_keys() {
+    let known: std::collections::BTreeSet<String> = KEYS.iter().map(|k| k.to_string()).collect();
+    assert_eq!(documented_keys(), known);
+}
