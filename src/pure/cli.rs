@@ -435,6 +435,20 @@ mod tests {
     }
 
     #[test]
+    fn empty_type_list_entries_are_refused() {
+        for list in ["", "esp,", "esp,,root", ",esp"] {
+            for option in ["include", "exclude", "defer"] {
+                let arg = format!("--{option}-partitions={list}");
+                assert_eq!(
+                    error(&[&arg]),
+                    "'' is not a valid partition type identifier or GUID",
+                    "{arg}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn type_lists_add_up_and_the_architecture_applies_to_all() {
         let o = resolve(&[
             "--include-partitions=esp",

@@ -340,9 +340,11 @@ fn add_filter(pending: &mut Pending, kind: FilterKind, v: &str) -> Result<(), Cl
     }
 }
 
+/// A comma-separated list of partition types; an empty entry (also an empty value) is
+/// refused like any unknown name, as upstream does.
 fn type_list(text: &str) -> Result<Vec<PartitionType>, CliError> {
     let mut out = Vec::new();
-    for word in text.split(',').filter(|w| !w.is_empty()) {
+    for word in text.split(',') {
         match PartitionType::parse(word) {
             Some(ty) => out.push(ty),
             None => {
