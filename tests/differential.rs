@@ -34,7 +34,10 @@
 //! * trees (600000+, fs, contents compared): CopyFiles= trees with
 //!   duplicate sources, hard links, odd modes, owners and names, for vfat,
 //!   ext4, btrfs, xfs, squashfs and erofs;
-//! * verity (700000+, fs, contents compared): the two-pass verity flow.
+//! * verity (700000+, fs, contents compared): the two-pass verity flow;
+//! * badopts (800000+, stderr compared): two or three bad option values mixed
+//!   with valid ones in random order (the first bad one on the command line is
+//!   the error; cli_families.rs).
 //!
 //! Known divergences whose fixes are in progress are listed in
 //! differential/skips.rs (temporary, by item); they are reported, not failed.
@@ -52,6 +55,7 @@
 //! `DIFF_SHOW=N` (number of mismatches shown in full, default 10).
 
 mod checks;
+mod cli_families;
 mod families;
 mod fs_families;
 mod skips;
@@ -620,6 +624,15 @@ const FAMILIES: &[Family] = &[
         fs: true,
         generate: fs_families::gen_verity,
     },
+    Family {
+        name: "badopts",
+        base: 800_000,
+        default: 20,
+        long: 200,
+        var: "DIFF_BADOPTS_CASES",
+        fs: false,
+        generate: cli_families::gen_bad_options,
+    },
 ];
 
 fn family_of(seed: u64) -> &'static Family {
@@ -709,12 +722,14 @@ fn compare_case(seed: u64, oracle: &Path, ours: &Path) -> Result<Matched, Mismat
     let u =
         run_case_with(&case.path, ours, &hook).map_err(|e| fail(format!("harness error: {e}")))?;
     let mut report = String::new();
-    let files: &[&str] = if g.contents {
-        &["status", "stdout", "sfdisk-d", "contents"]
-    } else {
-        &["status", "stdout", "sfdisk-d"]
-    };
-    for &file in files {
+    let mut files = vec!["status", "stdout", "sfdisk-d"];
+    if g.contents {
+        files.push("contents");
+    }
+    if g.checks.stderr {
+        files.push("stderr");
+    }
+    for &file in &files {
         let none = None;
         let (a, b) = (
             o.files.get(file).unwrap_or(&none),

@@ -79,6 +79,9 @@ pub struct Checks {
     /// File systems are written (a dry run's new image is compared by its
     /// table areas only).
     pub fs: bool,
+    /// Compare stderr too (for generated command lines whose messages do not name
+    /// the program, which differs).
+    pub stderr: bool,
 }
 
 /// The hook: collect steps, files and invariants of a finished run.
