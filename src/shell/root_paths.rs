@@ -5,18 +5,30 @@
 //! - [`chase`] resolves symlinks itself and never leaves the root (`..` stops at it,
 //!   absolute link targets start again at it): the confinement guarantee for trees we
 //!   copy (`CopyFiles=`, `ExcludeFiles=`, `MakeSymlinks=` targets).
-//! - [`join`] is lexical: the root prefixed to the path, nothing looked up. Its callers
-//!   pass fixed names or paths already normalized (definition paths are checked by
-//!   `config::values::check_path`, which refuses `..`).
+//! - [`join`] is lexical: the root prefixed to the path, nothing looked up, as upstream
+//!   does for these. Its callers pass fixed names, paths already normalized (definition
+//!   paths are checked by `config::values::check_path`, which refuses `..`) or
+//!   `--generate-fstab=` (a `..` right after `/` is dropped, as upstream does).
 
 use std::path::{Path, PathBuf};
 
 /// `path` below `root`, lexically: the leading `/` dropped and the rest appended to
 /// `root`; without a root, `path` as it is.
+///
+/// `..` right after the leading `/` is dropped, as upstream's path simplification does
+/// (the parent of `/` is `/`), so `/../x` is `ROOT/x`, never next to the root.
 pub fn join(root: Option<&Path>, path: impl AsRef<Path>) -> PathBuf {
     let path = path.as_ref();
     match root {
-        Some(r) => r.join(path.strip_prefix("/").unwrap_or(path)),
+        Some(r) => {
+            let mut rest = path.strip_prefix("/").unwrap_or(path);
+            if path.is_absolute() {
+                while let Ok(shorter) = rest.strip_prefix("..") {
+                    rest = shorter;
+                }
+            }
+            r.join(rest)
+        }
         None => path.to_path_buf(),
     }
 }
@@ -93,9 +105,26 @@ mod tests {
         // Whatever the path, the result starts with the root (a plain `Path::join` with
         // an absolute path would replace it).
         let r = Path::new("/srv/image");
-        for p in ["/", "/a", "///a//b", "a", "/etc/../etc"] {
+        for p in ["/", "/a", "///a//b", "a", "/etc/../etc", "/../x", "/.."] {
             assert!(join(Some(r), p).starts_with(r), "{p}");
         }
+    }
+
+    #[test]
+    fn join_drops_dot_dot_after_the_root() {
+        // Observed with upstream 257 (golden fstab-root-dotdot-stays-inside):
+        // --generate-fstab=/../tmp/fstab with --root=R writes R/tmp/fstab.
+        let r = Path::new("/srv/image");
+        assert_eq!(join(Some(r), "/../tmp/fstab"), r.join("tmp/fstab"));
+        assert_eq!(join(Some(r), "/../../..//x"), r.join("x"));
+        assert_eq!(join(Some(r), "/.."), r.join(""));
+        assert_eq!(join(Some(Path::new("/")), "/../x"), PathBuf::from("/x"));
+        // Only at the start: further `..` are kept as written, like upstream (the
+        // kernel then resolves them below the root's own directories).
+        assert_eq!(join(Some(r), "/a/../b"), r.join("a/../b"));
+        // A relative path keeps its `..`: only an absolute path has `/` as its start.
+        assert_eq!(join(Some(r), "../x"), r.join("../x"));
+        assert_eq!(join(None, "/../x"), PathBuf::from("/../x"));
     }
 
     #[test]
