@@ -13,6 +13,8 @@
 //! * `uuid_collision`: a seed-derived partition UUID that is already taken falls
 //!   back to one UUID, the same in `--generate-fstab=`, `--json` and the file system.
 //! * `verity_signature`: `openssl smime -verify` accepts the `Verity=signature` partition.
+//! * `tpm2`: sealing to swtpm, unlocked by upstream's systemd-cryptenroll; the binary
+//!   does not link libtss2/libcryptsetup (tests/tpm2.rs).
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -28,5 +30,6 @@ mod fs;
 mod golden;
 mod hardening;
 mod invariants;
+mod tpm2;
 mod uuid_collision;
 mod verity_signature;

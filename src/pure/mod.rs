@@ -10,4 +10,5 @@ pub mod output;
 pub mod plan;
 pub mod security_args;
 pub mod size;
+pub mod tpm2;
 pub mod verity;

@@ -19,4 +19,5 @@ pub mod signal_cleanup;
 pub mod signing;
 pub mod split;
 pub mod system_info;
+pub mod tpm2;
 pub mod verity;

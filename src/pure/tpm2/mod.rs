@@ -1,0 +1,7 @@
+//! The TPM2 enrolment's pure parts: TPM wire format of what repart sends (`marshal`),
+//! the policy digest and PCR bank choice (`policy`), the `systemd-tpm2` token text and
+//! the keyslot passphrase (`token`). The TPM conversation is in `shell::tpm2`.
+
+pub mod marshal;
+pub mod policy;
+pub mod token;

@@ -1,0 +1,117 @@
+//! The `systemd-tpm2` LUKS2 token repart enrolls, as text with upstream's key order
+//! (libcryptsetup keeps the order it is given), and the keyslot passphrase derived from
+//! the sealed secret. Pure.
+
+use super::policy::bank_name;
+
+/// Standard base64 with padding (what upstream's base64mem() produces).
+pub fn base64(data: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything a token records about one sealed secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFields {
+    /// The keyslot the secret opens.
+    pub keyslot: u32,
+    /// TPM2B_PRIVATE then TPM2B_PUBLIC of the sealed object, marshalled.
+    pub blob: Vec<u8>,
+    /// The PCRs the policy binds (bit i = PCR i).
+    pub pcr_mask: u32,
+    /// Their bank (0: none).
+    pub pcr_bank: u16,
+    /// The policy digest the object was sealed with.
+    pub policy_hash: Vec<u8>,
+    /// The parent key as serialized by Esys_TR_Serialize (lets the unlocker check it
+    /// talks to the same key).
+    pub srk: Vec<u8>,
+}
+
+fn mask_list(mask: u32) -> String {
+    let pcrs: Vec<String> = (0..32)
+        .filter(|i| mask & (1 << i) != 0)
+        .map(|i| i.to_string())
+        .collect();
+    format!("[{}]", pcrs.join(","))
+}
+
+/// The token object as JSON text, keys in upstream's order.
+pub fn token_json(t: &TokenFields) -> String {
+    let mut s = format!(
+        "{{\"type\":\"systemd-tpm2\",\"keyslots\":[\"{}\"],\"tpm2-blob\":\"{}\",\"tpm2-pcrs\":{}",
+        t.keyslot,
+        base64(&t.blob),
+        mask_list(t.pcr_mask)
+    );
+    if let Some(bank) = bank_name(t.pcr_bank) {
+        s.push_str(&format!(",\"tpm2-pcr-bank\":\"{bank}\""));
+    }
+    s.push_str(&format!(
+        ",\"tpm2-policy-hash\":\"{}\"",
+        hex(&t.policy_hash)
+    ));
+    s.push_str(&format!(",\"tpm2_srk\":\"{}\"}}", base64(&t.srk)));
+    s
+}
+
+/// The keyslot passphrase for a sealed secret: its base64 text, as upstream enrolls it.
+pub fn passphrase(secret: &[u8]) -> Vec<u8> {
+    base64(secret).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
+
+    #[test]
+    fn token_key_order_and_optional_bank() {
+        let mut t = TokenFields {
+            keyslot: 1,
+            blob: vec![1, 2, 3],
+            pcr_mask: 1 << 7,
+            pcr_bank: 0x000B,
+            policy_hash: vec![0xab; 2],
+            srk: vec![0xff],
+        };
+        assert_eq!(
+            token_json(&t),
+            r#"{"type":"systemd-tpm2","keyslots":["1"],"tpm2-blob":"AQID","tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256","tpm2-policy-hash":"abab","tpm2_srk":"/w=="}"#
+        );
+        t.pcr_mask = 0;
+        t.pcr_bank = 0;
+        let j = token_json(&t);
+        assert!(j.contains(r#""tpm2-pcrs":[],"tpm2-policy-hash""#), "{j}");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["type"], "systemd-tpm2");
+    }
+}
