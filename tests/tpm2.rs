@@ -295,3 +295,117 @@ fn tpm2_sealed_secret_unlocks_with_upstreams_cryptenroll() {
         ],
     );
 }
+
+/// Seals with `settings` (device filled in) into a fresh header; (token, passphrase).
+fn enroll_with(
+    tpm: &Swtpm,
+    dir: &Path,
+    settings: Tpm2Settings,
+) -> Result<(serde_json::Value, Vec<u8>), String> {
+    let settings = Tpm2Settings {
+        device: Some(tpm.device()),
+        ..settings
+    };
+    let enroller = Tpm2Enroller::open(&settings)?;
+    let mut header = luks_file(dir);
+    let passphrase = enroller.enroll(&mut header)?;
+    Ok((token(&header.file), passphrase))
+}
+
+#[test]
+fn tpm2_signed_policy_key_and_no_pcrs() {
+    if !require(tpm_and_chroot_available()) {
+        return;
+    }
+    let tmp = TempDir::new("repart-tpm2");
+    let tpm = Swtpm::start(&tmp.path).expect("swtpm");
+    let pem_path = crate::common::manifest_dir().join("testdata/tpm2/pcr-signing-rsa.pub.pem");
+    let pem = std::fs::read(&pem_path).unwrap();
+    let (t, _) = enroll_with(
+        &tpm,
+        &tmp.path,
+        Tpm2Settings {
+            public_key: Some(pem_path.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Oracle (257.13, swtpm, same key): PolicyAuthorize(key) then PolicyPCR(7 = 0).
+    assert_eq!(
+        t["tpm2-policy-hash"],
+        "332b3eb1f6acaa37bc9c7adf1fc57e8469f9a9c7ceb81d36c218d4d5d28a0225"
+    );
+    assert_eq!(t["tpm2_pubkey_pcrs"], serde_json::json!([11]));
+    assert_eq!(t["tpm2_pubkey"], repart::pure::tpm2::token::base64(&pem));
+
+    // --tpm2-pcrs= (empty) and --tpm2-public-key-pcrs= (empty): no policy at all, no
+    // bank, no key; upstream unlocks it.
+    let dir2 = tmp.path.join("b");
+    std::fs::create_dir(&dir2).unwrap();
+    let (t, _) = enroll_with(
+        &tpm,
+        &dir2,
+        Tpm2Settings {
+            pcrs: Some(Vec::new()),
+            public_key: Some(pem_path),
+            public_key_pcr_mask: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t["tpm2-pcrs"], serde_json::json!([]));
+    assert_eq!(t["tpm2-policy-hash"], "0".repeat(64));
+    assert!(
+        t.get("tpm2-pcr-bank").is_none() && t.get("tpm2_pubkey").is_none(),
+        "{t}"
+    );
+    let file = dir2.join("luks.img");
+    let dev = format!("--unlock-tpm2-device={}", tpm.device());
+    let out = in_chroot(
+        "systemd-cryptenroll",
+        &[&dev, "--password", file.to_str().unwrap()],
+        &[("NEWPASSWORD", "x")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tpm2_seal_key_handles() {
+    if !require(tpm_and_chroot_available()) {
+        return;
+    }
+    let tmp = TempDir::new("repart-tpm2");
+    let tpm = Swtpm::start(&tmp.path).expect("swtpm");
+    let with_handle = |h: u32, sub: &str| {
+        let d = tmp.path.join(sub);
+        std::fs::create_dir(&d).unwrap();
+        enroll_with(
+            &tpm,
+            &d,
+            Tpm2Settings {
+                seal_key_handle: Some(h),
+                ..Default::default()
+            },
+        )
+    };
+    // Upstream's messages (257.13 against swtpm).
+    assert_eq!(
+        with_handle(0x8100_0002, "a").unwrap_err(),
+        "Failed to seal to TPM2: No such file or directory"
+    );
+    assert_eq!(
+        with_handle(0x4000_0001, "b").unwrap_err(),
+        "Failed to seal to TPM2: Invalid argument"
+    );
+    // The SRK named explicitly: created on first use, the same key in the token.
+    let (t, _) = with_handle(0x8100_0001, "c").unwrap();
+    let srk = repart::pure::tpm2::token::base64(&[0x81, 0, 0, 1]);
+    assert!(
+        t["tpm2_srk"].as_str().unwrap().starts_with(&srk[..5]),
+        "{t}"
+    );
+}

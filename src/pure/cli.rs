@@ -148,8 +148,9 @@ pub struct Options {
     pub tpm2_device_key: Option<PathBuf>,
     /// `--tpm2-seal-key-handle=`.
     pub tpm2_seal_key_handle: Option<u32>,
-    /// `--tpm2-pcrs=`, sorted by bank and index.
-    pub tpm2_pcrs: Vec<PcrValue>,
+    /// `--tpm2-pcrs=`, sorted by bank and index; `None` when never given (upstream then
+    /// binds to PCR 7; an empty `--tpm2-pcrs=` binds to no PCR).
+    pub tpm2_pcrs: Option<Vec<PcrValue>>,
     /// `--tpm2-public-key=`.
     pub tpm2_public_key: Option<PathBuf>,
     /// `--tpm2-public-key-pcrs=` as a mask (`None` = not given: upstream's default).

@@ -216,9 +216,11 @@ impl Options {
                         ),
                     })?);
             }
-            Opt::Tpm2Pcrs => append_pcrs(&mut o.tpm2_pcrs, v).map_err(|e| CliError {
-                message: pcr_error_message(v, &e),
-            })?,
+            Opt::Tpm2Pcrs => {
+                append_pcrs(o.tpm2_pcrs.get_or_insert_with(Vec::new), v).map_err(|e| CliError {
+                    message: pcr_error_message(v, &e),
+                })?
+            }
             Opt::Tpm2PublicKey => o.tpm2_public_key = path(v),
             Opt::Tpm2PublicKeyPcrs => {
                 merge_pcr_mask(&mut o.tpm2_public_key_pcr_mask, v).map_err(|e| CliError {

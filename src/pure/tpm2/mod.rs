@@ -4,4 +4,5 @@
 
 pub mod marshal;
 pub mod policy;
+pub mod pubkey;
 pub mod token;

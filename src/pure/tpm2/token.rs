@@ -43,6 +43,8 @@ pub struct TokenFields {
     pub pcr_bank: u16,
     /// The policy digest the object was sealed with.
     pub policy_hash: Vec<u8>,
+    /// The signed-PCR-policy key: its PCR mask and PEM text.
+    pub signing_key: Option<(u32, Vec<u8>)>,
     /// The parent key as serialized by Esys_TR_Serialize (lets the unlocker check it
     /// talks to the same key).
     pub srk: Vec<u8>,
@@ -71,6 +73,13 @@ pub fn token_json(t: &TokenFields) -> String {
         ",\"tpm2-policy-hash\":\"{}\"",
         hex(&t.policy_hash)
     ));
+    if let Some((mask, pem)) = &t.signing_key {
+        s.push_str(&format!(
+            ",\"tpm2_pubkey_pcrs\":{},\"tpm2_pubkey\":\"{}\"",
+            mask_list(*mask),
+            base64(pem)
+        ));
+    }
     s.push_str(&format!(",\"tpm2_srk\":\"{}\"}}", base64(&t.srk)));
     s
 }
@@ -101,6 +110,7 @@ mod tests {
             pcr_mask: 1 << 7,
             pcr_bank: 0x000B,
             policy_hash: vec![0xab; 2],
+            signing_key: None,
             srk: vec![0xff],
         };
         assert_eq!(
@@ -109,8 +119,13 @@ mod tests {
         );
         t.pcr_mask = 0;
         t.pcr_bank = 0;
+        t.signing_key = Some(((1 << 11) | (1 << 12), b"PEM".to_vec()));
         let j = token_json(&t);
         assert!(j.contains(r#""tpm2-pcrs":[],"tpm2-policy-hash""#), "{j}");
+        assert!(
+            j.ends_with(r#""tpm2_pubkey_pcrs":[11,12],"tpm2_pubkey":"UEVN","tpm2_srk":"/w=="}"#),
+            "{j}"
+        );
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["type"], "systemd-tpm2");
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use crate::pure::security_args::PcrValue;
 use crate::pure::tpm2::token;
-use seal::{Notices, Sealed};
+use seal::{Notices, Sealed, SigningKey};
 use tss::{Esys, Tcti, Tss};
 
 /// The `--tpm2-*` options that matter for sealing.
@@ -38,8 +38,33 @@ pub struct Tpm2Settings {
     pub env_device: Option<String>,
 }
 
-/// Where upstream looks for the signed-PCR-policy public key when none is named.
-pub const DEFAULT_PUBLIC_KEY: &str = "/etc/systemd/tpm2-pcr-public-key.pem";
+impl Tpm2Settings {
+    /// The settings of a parsed command line; `env_device` is `$SYSTEMD_TPM2_DEVICE`.
+    pub fn from_options(o: &crate::pure::cli::Options, env_device: Option<String>) -> Self {
+        Tpm2Settings {
+            device: o.tpm2_device.clone(),
+            device_key: o.tpm2_device_key.clone(),
+            seal_key_handle: o.tpm2_seal_key_handle,
+            pcrs: o.tpm2_pcrs.clone(),
+            public_key: o.tpm2_public_key.clone(),
+            public_key_pcr_mask: o.tpm2_public_key_pcr_mask,
+            pcrlock: o.tpm2_pcrlock.clone(),
+            env_device,
+        }
+    }
+}
+
+/// Where upstream looks for the signed-PCR-policy public key when none is named
+/// (systemd's configuration directories, first found wins).
+pub const DEFAULT_PUBLIC_KEY_DIRS: [&str; 4] = [
+    "/etc/systemd",
+    "/run/systemd",
+    "/usr/local/lib/systemd",
+    "/usr/lib/systemd",
+];
+
+/// PCR 11 (kernel-boot): what signed policies cover unless `--tpm2-public-key-pcrs=`.
+const DEFAULT_PUBLIC_KEY_PCRS: u32 = 1 << 11;
 
 /// PCR 7 (secure-boot-policy), bank chosen by the TPM: upstream's default binding.
 fn default_pcrs() -> Vec<PcrValue> {
@@ -59,22 +84,48 @@ pub fn unsupported(s: &Tpm2Settings) -> Option<String> {
     if s.pcrlock.is_some() {
         return Some("--tpm2-pcrlock= is not supported yet: Operation not supported".into());
     }
-    let mask = s.public_key_pcr_mask.unwrap_or(1 << 11);
-    if s.public_key.is_some() && mask != 0 {
-        return Some("--tpm2-public-key= (signed PCR policies) is not supported yet: Operation not supported".into());
-    }
-    if s.public_key.is_none() && mask != 0 && std::path::Path::new(DEFAULT_PUBLIC_KEY).exists() {
-        return Some(format!(
-            "{DEFAULT_PUBLIC_KEY} exists: signed PCR policies are not supported yet (pass --tpm2-public-key-pcrs= to seal without one): Operation not supported"
-        ));
-    }
     None
+}
+
+/// The signing key for the policy: the named file, else upstream's default file if it
+/// exists; none when its PCR mask is empty.
+fn load_signing_key(s: &Tpm2Settings) -> Result<Option<SigningKey>, String> {
+    let pcr_mask = s.public_key_pcr_mask.unwrap_or(DEFAULT_PUBLIC_KEY_PCRS);
+    if pcr_mask == 0 {
+        return Ok(None);
+    }
+    let path = match &s.public_key {
+        Some(p) => p.clone(),
+        None => match DEFAULT_PUBLIC_KEY_DIRS
+            .iter()
+            .map(|d| PathBuf::from(d).join("tpm2-pcr-public-key.pem"))
+            .find(|p| p.exists())
+        {
+            Some(p) => p,
+            None => return Ok(None),
+        },
+    };
+    let pem = std::fs::read(&path).map_err(|e| {
+        format!(
+            "Failed to read TPM PCR public key {}: {}",
+            path.display(),
+            crate::shell::disk::strerror(&e)
+        )
+    })?;
+    crate::pure::tpm2::pubkey::tpmt_public_from_pem(&pem).map_err(|e| {
+        format!(
+            "Failed to convert public key {} to TPM2B_PUBLIC: {e}",
+            path.display()
+        )
+    })?;
+    Ok(Some(SigningKey { pem, pcr_mask }))
 }
 
 /// An open TPM, ready to seal one secret per encrypted partition.
 pub struct Tpm2Enroller {
     esys: Esys<'static>,
     settings: Tpm2Settings,
+    signing_key: Option<SigningKey>,
 }
 
 /// What one enrolment needs from the LUKS side (implemented by the LUKS header).
@@ -93,6 +144,7 @@ impl Tpm2Enroller {
         if let Some(why) = unsupported(settings) {
             return Err(why);
         }
+        let signing_key = load_signing_key(settings)?;
         let tss: &'static Tss = Box::leak(Box::new(Tss::load().map_err(|e| e.0)?));
         let tcti = Tcti::resolve(settings.device.as_deref(), settings.env_device.as_deref())
             .map_err(|e| e.0)?;
@@ -101,6 +153,7 @@ impl Tpm2Enroller {
         Ok(Tpm2Enroller {
             esys,
             settings: settings.clone(),
+            signing_key,
         })
     }
 
@@ -108,8 +161,13 @@ impl Tpm2Enroller {
     pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, String> {
         let pcrs = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
         let pcrs = seal::complete_pcr_values(&self.esys, &pcrs, notices).map_err(|e| e.0)?;
-        seal::seal(&self.esys, self.settings.seal_key_handle, &pcrs)
-            .map_err(|e| format!("Failed to seal to TPM2: {}", e.0))
+        seal::seal(
+            &self.esys,
+            self.settings.seal_key_handle,
+            &pcrs,
+            self.signing_key.as_ref(),
+        )
+        .map_err(|e| format!("Failed to seal to TPM2: {}", e.0))
     }
 
     /// The whole enrolment into one LUKS header: seal, add the keyslot and the token.

@@ -12,6 +12,7 @@ use crate::pure::tpm2::marshal::{
 use crate::pure::tpm2::policy::{
     BankInfo, ZERO_DIGEST, bank_digest_size, choose_bank, pcr_is_unset, policy_pcr,
 };
+use crate::pure::tpm2::pubkey::{name, policy_authorize, tpmt_public_from_pem};
 use crate::pure::tpm2::token::TokenFields;
 
 /// The persistent handle of the storage root key (TCG provisioning guidance).
@@ -69,15 +70,14 @@ fn supports_ecc_p256(esys: &Esys<'_>) -> Result<bool, TssError> {
 fn parent_key(esys: &Esys<'_>, seal_key_handle: Option<u32>) -> Result<Tr, TssError> {
     let handle = seal_key_handle.unwrap_or(0);
     if handle != 0 && handle != SRK_HANDLE {
+        // Upstream logs the reason at debug level and fails with the bare errno.
         if !matches!(handle >> 24, 0x80 | 0x81) {
-            return Err(TssError(format!(
-                "Seal key handle 0x{handle:x} is neither transient nor persistent."
-            )));
+            tracing::debug!("Seal key handle 0x{handle:x} is neither transient nor persistent.");
+            return Err(TssError("Invalid argument".into()));
         }
         if !handle_exists(esys, handle)? {
-            return Err(TssError(format!(
-                "Could not find seal key handle 0x{handle:x}."
-            )));
+            tracing::debug!("Could not find seal key handle 0x{handle:x}.");
+            return Err(TssError("No such file or directory".into()));
         }
         return esys.from_tpm_public(handle);
     }
@@ -191,12 +191,21 @@ pub fn complete_pcr_values(
     Ok(values)
 }
 
-/// Seals 32 random bytes under the parent key with a policy over `pcrs` (complete,
-/// one bank).
+/// A signed-PCR-policy key: the PEM file's bytes and the PCRs it signs policies for.
+pub struct SigningKey {
+    /// The PEM text as read (stored in the token as is).
+    pub pem: Vec<u8>,
+    /// `--tpm2-public-key-pcrs=` (never 0 here).
+    pub pcr_mask: u32,
+}
+
+/// Seals 32 random bytes under the parent key with a policy: PolicyAuthorize by the
+/// signing key if any, then PolicyPCR over `pcrs` (complete, one bank) if any.
 pub fn seal(
     esys: &Esys<'_>,
     seal_key_handle: Option<u32>,
     pcrs: &[PcrValue],
+    signing_key: Option<&SigningKey>,
 ) -> Result<Sealed, TssError> {
     let bank = pcrs.first().map_or(0, |v| v.hash);
     if pcrs.iter().any(|v| v.hash != bank) {
@@ -210,11 +219,15 @@ pub fn seal(
     }
     let mask = pcrs.iter().fold(0u32, |m, v| m | (1 << v.index));
     let values: Vec<Vec<u8>> = pcrs.iter().map(|v| v.value.clone()).collect();
-    let policy = if pcrs.is_empty() {
-        ZERO_DIGEST
-    } else {
-        policy_pcr(&ZERO_DIGEST, bank, mask, &values)
-    };
+    let mut policy = ZERO_DIGEST;
+    if let Some(key) = signing_key {
+        let public = tpmt_public_from_pem(&key.pem)
+            .map_err(|e| TssError(format!("Failed to convert public key to TPM2B_PUBLIC: {e}")))?;
+        policy = policy_authorize(&policy, &name(&public));
+    }
+    if !pcrs.is_empty() {
+        policy = policy_pcr(&policy, bank, mask, &values);
+    }
 
     let parent = parent_key(esys, seal_key_handle)?;
     let mut secret = vec![0u8; 32];
@@ -237,6 +250,7 @@ pub fn seal(
             pcr_mask: mask,
             pcr_bank: bank,
             policy_hash: policy.to_vec(),
+            signing_key: signing_key.map(|k| (k.pcr_mask, k.pem.clone())),
             srk,
         },
     })
