@@ -134,6 +134,9 @@ if [ ! -x "$ORACLE_TOOLS/mcopy" ] && [ "$(id -u)" = 0 ] && [ -x "$REPO/tools/ora
   REPART_ORACLE_MODE=ldso "$REPO/tools/oracle/setup-reference-repart.sh" >&2 || log "could not unpack Debian 13's mkfs tools"
 fi
 [ -x "$ORACLE_TOOLS/mcopy" ] && IMAGE_TOOLS_PATH=$ORACLE_TOOLS:$PATH
+case " $MATRIX" in *" 4096:"*)
+  [ -x "$ORACLE_TOOLS/mcopy" ] || die "4096-byte images need Debian 13's mtools: run tools/oracle/setup-reference-repart.sh (ldso mode) as root" ;;
+esac
 SFDISK=(sfdisk)
 [ -x "$ORACLE_TOOLS/sfdisk" ] && SFDISK=("$ORACLE_TOOLS/sfdisk" --sector-size)
 sfdisk_ss() {  # sfdisk_ss SECTOR_SIZE ARGS...
