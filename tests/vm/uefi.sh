@@ -187,6 +187,18 @@ overlay_initrd() {
   local variant=$1 out=$2 st=$WORK/overlay-$1 u
   rm -rf "$st"; mkdir -p "$st"/{usr/bin,etc/repart.d,etc/systemd/system,usr/lib/systemd/system/initrd-root-fs.target.wants,usr/lib/vmtest}
   install -m755 "$REPART_BIN" "$st/usr/bin/systemd-repart"
+  # The binary's shared libraries (ldd) that the dracut initrd lacks, e.g.
+  # libssl.so.3: Debian 13's copy from the chroot, so that it matches the initrd's
+  # libcrypto and glibc; the host's only if the chroot has none.
+  [ -s "$WORK/base.list" ] || zstd -dcq "$BASE_INITRD" | cpio -t --quiet 2>/dev/null | sed 's|.*/||' | sort -u > "$WORK/base.list"
+  local lib name
+  for lib in $(ldd "$REPART_BIN" | grep -oE '/[^ ]+\.so[^ ]*'); do
+    name=$(basename "$lib")
+    grep -qxF "$name" "$WORK/base.list" && continue
+    mkdir -p "$st/usr/lib/x86_64-linux-gnu"
+    if [ -e "$CHROOT/usr/lib/x86_64-linux-gnu/$name" ]; then cp -L "$CHROOT/usr/lib/x86_64-linux-gnu/$name" "$st/usr/lib/x86_64-linux-gnu/"
+    else cp -L "$lib" "$st/usr/lib/x86_64-linux-gnu/"; fi
+  done
   cp "$REPO"/examples/appliance/first-boot.d/*.conf "$st/etc/repart.d/"
   echo "$MACHINE_ID" > "$st/etc/machine-id"
   # Upstream 257's unit, unchanged, and its static link.
