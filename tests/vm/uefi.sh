@@ -254,7 +254,8 @@ EOF
 #!/bin/sh
 # Runs in the initrd after systemd-repart.service: prints what the host checks.
 echo "VMTEST-UNIT-DONE"
-echo "VMTEST-UPTIME=$(cut -d' ' -f1 /proc/uptime)"
+read -r up _ < /proc/uptime   # (no cut in the initrd)
+echo "VMTEST-UPTIME=$up"
 for p in ActiveState Result ExecMainStatus ExecMainExitTimestampMonotonic; do
   echo "VMTEST-REPART-$p=$(systemctl show -P $p systemd-repart.service)"
 done
