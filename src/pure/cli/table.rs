@@ -1,8 +1,8 @@
 //! The option table: the one place that says which options exist, how they are spelled,
 //! whether they take a value, and how `--help` lists them.
 //!
-//! The clap command that splits `argv` ([`super::parse`]), the `--help` text
-//! ([`super::help`]) and the check against `man/repart.8` (a unit test) are all derived
+//! The clap command that splits `argv` ([`super::command`]), the `--help` text
+//! ([`super::help_text`]) and the check against `man/repart.8` (a unit test) are all derived
 //! from [`OPTIONS`]; the meaning of each value is in [`super::Options::resolve`], which
 //! matches on [`Opt`] exhaustively, so an option added here without a meaning does not
 //! compile.
