@@ -50,6 +50,8 @@
 #   VMTEST_GROW            default 4G
 #   VMTEST_KEEP=1          keep the work directory even on success
 #   VMTEST_MIRROR          Debian mirror (default http://deb.debian.org/debian)
+#   VMTEST_ROOTARG_TMPDIR  TMPDIR of the rootarg variant (default /run; /tmp, on the
+#                          ramfs, makes the first boot run out of memory)
 # Exit 0 and "uefi-test: PASS" on success.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -222,7 +224,8 @@ overlay_initrd() {
       # The classic dracut way: root= on the kernel command line (see uki). The
       # kernel then unpacks the initrd into a ramfs, so TMPDIR must be /run (tmpfs).
       printf '[Unit]\nAfter=sysroot.mount\n' > "$u/systemd-repart.service.d/nixos.conf"
-      printf '[Service]\nEnvironment=TMPDIR=/run\nExecStart=\nExecStart=/usr/bin/systemd-repart --definitions=/etc/repart.d --dry-run=no\n' \
+      printf '[Service]\nEnvironment=TMPDIR=%s\nExecStart=\nExecStart=/usr/bin/systemd-repart --definitions=/etc/repart.d --dry-run=no\n' \
+        "${VMTEST_ROOTARG_TMPDIR:-/run}" \
         >> "$u/systemd-repart.service.d/nixos.conf"
       : > "$st/etc/fstab" ;;
     *) die "unknown variant $variant" ;;
