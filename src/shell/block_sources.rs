@@ -188,7 +188,9 @@ pub fn open_copy_blocks(
 }
 
 fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceError> {
-    let full = crate::shell::root_paths::join(root, path);
+    // Symlinks are resolved inside the root (and the resolved path is the one logged),
+    // as upstream's chase does.
+    let full = crate::shell::root_paths::chase(root, path);
     let open_err = |e: std::io::Error| SourceError::Open {
         path: path.to_string(),
         reason: crate::shell::disk::strerror(&e),

@@ -3,12 +3,11 @@
 //! host. Two ways, because upstream uses both:
 //!
 //! - [`chase`] resolves symlinks itself and never leaves the root (`..` stops at it,
-//!   absolute link targets start again at it): the confinement guarantee for trees we
-//!   copy (`CopyFiles=`, `ExcludeFiles=`, `MakeSymlinks=` targets).
+//!   absolute link targets start again at it): the confinement guarantee for what we
+//!   copy (`CopyFiles=`, `ExcludeFiles=`, `MakeSymlinks=` targets, `CopyBlocks=`).
 //! - [`join`] is lexical: the root prefixed to the path, nothing looked up, as upstream
-//!   does for these. Its callers pass fixed names, paths already normalized (definition
-//!   paths are checked by `config::values::check_path`, which refuses `..`) or
-//!   `--generate-fstab=` (a `..` right after `/` is dropped, as upstream does).
+//!   does for these: fixed names (`/etc/machine-id`, the repart.d search directories)
+//!   and `--generate-fstab=` (a `..` right after `/` is dropped, as upstream does).
 
 use std::path::{Path, PathBuf};
 
