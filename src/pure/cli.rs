@@ -39,6 +39,19 @@ pub enum EmptyMode {
     Create,
 }
 
+impl EmptyMode {
+    /// The `--empty=` word for this mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmptyMode::Refuse => "refuse",
+            EmptyMode::Allow => "allow",
+            EmptyMode::Require => "require",
+            EmptyMode::Force => "force",
+            EmptyMode::Create => "create",
+        }
+    }
+}
+
 /// `--json=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JsonMode {
@@ -99,6 +112,8 @@ pub struct Options {
     pub pretty: Option<bool>,
     /// `--definitions=` directories (deduplicated, order kept).
     pub definitions: Vec<PathBuf>,
+    /// `--make-ddi=` (or `-S`/`-C`/`-P`): the DDI type whose definition set is used.
+    pub make_ddi: Option<String>,
     /// `--json=`.
     pub json: JsonMode,
     /// `--no-legend`.
@@ -344,6 +359,66 @@ mod tests {
             resolve(&["--seed=xyz"]).unwrap_err().message,
             "Failed to parse seed: xyz"
         );
+    }
+
+    #[test]
+    fn make_ddi_implies_a_created_auto_sized_image() {
+        let mut env = NoFiles::default();
+        let argv = ["-S", "--copy-source=t", "--dry-run=yes", "x.raw"];
+        let o = Options::resolve_with(&line(&argv), &mut env).unwrap();
+        assert_eq!(o.make_ddi.as_deref(), Some("sysext"));
+        assert_eq!(
+            (o.empty, o.size, o.dry_run, o.seed),
+            (
+                EmptyMode::Create,
+                Some(SizeRequest::Auto),
+                false,
+                Seed::Random
+            )
+        );
+        assert_eq!(env.notices.len(), 1, "the randomized-seed notice");
+        let mut env = NoFiles::default();
+        let argv = [
+            "--make-ddi=portable",
+            "-s",
+            "t",
+            "--size=1G",
+            "--seed=random",
+            "x",
+        ];
+        let o = Options::resolve_with(&line(&argv), &mut env).unwrap();
+        assert_eq!(o.size, Some(SizeRequest::Bytes(1 << 30)));
+        assert!(env.notices.is_empty());
+        // The last request wins, as upstream.
+        let o = resolve(&["-C", "--make-ddi=portable", "-S", "-s", "t", "x"]).unwrap();
+        assert_eq!(o.make_ddi.as_deref(), Some("sysext"));
+        let o = resolve(&["-S", "--make-ddi=mine", "-s", "t", "x"]).unwrap();
+        assert_eq!(o.make_ddi.as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn make_ddi_errors_in_upstreams_order() {
+        let mut env = NoFiles::default();
+        let e = Options::resolve_with(&line(&["-P", "--copy-source=t"]), &mut env).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("A path to a device node or image file")
+        );
+        assert_eq!(env.notices.len(), 1, "the seed notice comes first");
+        let e = resolve(&["--make-ddi=a/b", "x"]).unwrap_err();
+        assert_eq!(e.message, "Invalid DDI type: a/b");
+        let e = resolve(&["-S", "--empty=allow", "-s", "t", "x"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Combination of --make-ddi= and --empty=allow is not supported."
+        );
+        let e = resolve(&["-S", "--definitions=d", "x"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Combination of --make-ddi= and --definitions= is not supported."
+        );
+        let e = resolve(&["-S", "x"]).unwrap_err();
+        assert_eq!(e.message, "No --copy-source= specified, refusing.");
     }
 
     #[test]

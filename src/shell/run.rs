@@ -63,6 +63,7 @@ pub fn run(program: &str, line: &CommandLine) -> u8 {
     let options = match Options::resolve_with(line, &mut PrintingParseEnv)
         .map_err(|e| e.message)
         .and_then(load_signing_material)
+        .and_then(find_ddi_definitions)
     {
         Ok(o) => o,
         Err(e) => {
@@ -125,6 +126,29 @@ impl ParseEnv for PrintingParseEnv {
     fn notice(&mut self, message: String) {
         tracing::info!("{message}");
     }
+
+    fn dir_is_empty(&mut self, dir: &Path) -> Result<bool, String> {
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => Ok(entries.next().is_none()),
+            Err(e) => Err(crate::shell::disk::strerror(&e)),
+        }
+    }
+
+    fn absolute(&self, path: &Path) -> PathBuf {
+        absolute(path)
+    }
+}
+
+/// `--make-ddi=`: the type's definition set, looked up after the keys are loaded (as
+/// upstream); an installed directory becomes the one `--definitions=` directory.
+fn find_ddi_definitions(mut options: Options) -> Result<Options, String> {
+    let Some(ddi) = &options.make_ddi else {
+        return Ok(options);
+    };
+    if let crate::shell::ddi::DefinitionSet::Dir(dir) = crate::shell::ddi::find(ddi)? {
+        options.definitions = vec![dir];
+    }
+    Ok(options)
 }
 
 /// The certificate, then the private key, as upstream loads them after all option
@@ -203,7 +227,13 @@ fn load_definitions(
     let root = options.root.as_ref().map(|r| absolute(r));
     let load = load_options(options, root);
     let mut diags = Vec::new();
-    let result = definition_files::load_definitions(&load, sys, &mut diags);
+    let result = match &options.make_ddi {
+        // A built-in set (no installed directory was found for the type).
+        Some(ddi) if options.definitions.is_empty() => {
+            crate::shell::ddi::load_builtin(ddi, &load, sys, &mut diags)
+        }
+        _ => definition_files::load_definitions(&load, sys, &mut diags),
+    };
     crate::shell::log::emit_all(&diags);
     result.map_err(fail)
 }

@@ -31,6 +31,11 @@ pub trait ParseEnv {
     fn read_key_file(&mut self, path: &str) -> Result<Secret, CliError>;
     /// An informational message from parsing (e.g. size rounding), printed right away.
     fn notice(&mut self, message: String);
+    /// Whether directory `dir` has no entries at all (hidden ones count), or the
+    /// strerror() text of why that cannot be told (the `--make-ddi=` copy source).
+    fn dir_is_empty(&mut self, dir: &std::path::Path) -> Result<bool, String>;
+    /// `path` made absolute against the working directory.
+    fn absolute(&self, path: &std::path::Path) -> PathBuf;
 }
 
 /// A [`ParseEnv`] without files: `--key-file=` reads as empty, notices are collected.
@@ -46,6 +51,13 @@ impl ParseEnv for NoFiles {
     }
     fn notice(&mut self, message: String) {
         self.notices.push(message);
+    }
+    /// Copy sources count as non-empty directories.
+    fn dir_is_empty(&mut self, _dir: &std::path::Path) -> Result<bool, String> {
+        Ok(false)
+    }
+    fn absolute(&self, path: &std::path::Path) -> PathBuf {
+        path.to_path_buf()
     }
 }
 
@@ -63,8 +75,10 @@ struct Pending {
     filter: Option<(FilterKind, Vec<PartitionType>)>,
     defer: Vec<PartitionType>,
     image: Option<String>,
-    /// The last DDI request and how it was spelled.
-    make_ddi: Option<&'static str>,
+    /// The last DDI type asked for (`--make-ddi=`, `-S`, `-C`, `-P`).
+    make_ddi: Option<String>,
+    /// Whether `--empty=` was given (`--make-ddi=` only combines with `create`).
+    empty_given: bool,
 }
 
 /// Whether parsing ended early at an option that does its job right away.
@@ -93,7 +107,7 @@ impl Options {
                 return Ok(o);
             }
         }
-        o.check_after_parsing(line, pending)?;
+        o.check_after_parsing(line, pending, env)?;
         Ok(o)
     }
 
@@ -132,6 +146,7 @@ impl Options {
             }
             Opt::DryRun => pending.dry_run = Some(boolean("dry-run", v)?),
             Opt::Empty => {
+                pending.empty_given = true;
                 o.empty = match v {
                     "" | "refuse" => EmptyMode::Refuse,
                     "allow" => EmptyMode::Allow,
@@ -239,13 +254,67 @@ impl Options {
                 if !filename_is_valid(v) {
                     return err(format!("Invalid DDI type: {v}"));
                 }
-                pending.make_ddi = Some("--make-ddi=");
+                pending.make_ddi = Some(v.to_string());
             }
-            Opt::Sysext | Opt::Confext | Opt::Portable => {
-                pending.make_ddi = Some("--make-ddi= (-S/-C/-P)");
-            }
+            Opt::Sysext => pending.make_ddi = Some("sysext".to_string()),
+            Opt::Confext => pending.make_ddi = Some("confext".to_string()),
+            Opt::Portable => pending.make_ddi = Some("portable".to_string()),
         }
         Ok(Step::Continue)
+    }
+
+    /// `--make-ddi=`/`-S`/`-C`/`-P` after the last option, in upstream's order: refuses
+    /// `--definitions=` and `--empty=` other than `create`, needs a copy source that is
+    /// a non-empty directory, randomizes the seed unless one was given (with upstream's
+    /// notice), and implies `--empty=create` and `--size=auto`. The definition set is
+    /// looked up later, after the key files are loaded (`crate::shell::ddi`).
+    fn make_ddi_mode(
+        &mut self,
+        ddi: String,
+        pending: &Pending,
+        env: &mut dyn ParseEnv,
+    ) -> Result<(), CliError> {
+        let o = self;
+        if !o.definitions.is_empty() {
+            return err("Combination of --make-ddi= and --definitions= is not supported.");
+        }
+        if pending.empty_given && o.empty != EmptyMode::Create {
+            return err(format!(
+                "Combination of --make-ddi= and --empty={} is not supported.",
+                o.empty.name()
+            ));
+        }
+        let Some(source) = &o.copy_source else {
+            return err("No --copy-source= specified, refusing.");
+        };
+        let source = env.absolute(source);
+        match env.dir_is_empty(&source) {
+            Err(reason) => {
+                return err(format!(
+                    "Failed to determine if '{}' is empty: {reason}",
+                    source.display()
+                ));
+            }
+            Ok(true) => {
+                return err(format!(
+                    "Source directory '{}' is empty, refusing to create empty image.",
+                    source.display()
+                ));
+            }
+            Ok(false) => {}
+        }
+        // Without --seed=UUID|random (an empty --seed= means the machine ID too).
+        if o.seed == Seed::MachineId {
+            env.notice(
+                "No seed value specified, randomizing generated UUIDs, resulting image will not be reproducible."
+                    .to_string(),
+            );
+            o.seed = Seed::Random;
+        }
+        o.empty = EmptyMode::Create;
+        o.size.get_or_insert(SizeRequest::Auto);
+        o.make_ddi = Some(ddi);
+        Ok(())
     }
 
     /// The checks after the last option, in upstream's order.
@@ -253,6 +322,7 @@ impl Options {
         &mut self,
         line: &CommandLine,
         pending: Pending,
+        env: &mut dyn ParseEnv,
     ) -> Result<(), CliError> {
         let o = self;
         if line.positional.len() > 1 {
@@ -260,8 +330,8 @@ impl Options {
                 "Expected at most one argument, the path to the block device or image file.",
             );
         }
-        if let Some(spelling) = pending.make_ddi {
-            return not_supported(spelling);
+        if let Some(ddi) = pending.make_ddi.clone() {
+            o.make_ddi_mode(ddi, &pending, env)?;
         }
         if o.factory_reset == Some(true)
             && matches!(

@@ -118,13 +118,13 @@ const fn value(opt: Opt, long: &'static str, help: Help) -> OptionSpec {
     }
 }
 
-const fn short_only(opt: Opt, short: char) -> OptionSpec {
+const fn short_only(opt: Opt, short: char, help: Help) -> OptionSpec {
     OptionSpec {
         opt,
         long: None,
         short: Some(short),
         takes_value: false,
-        help: Help::Unsupported,
+        help,
     }
 }
 
@@ -343,10 +343,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     value(
         Opt::PrivateKey,
         "private-key",
-        line(
-            "--private-key=PATH",
-            "Private key for Verity=signature (loaded and kept)",
-        ),
+        line("--private-key=PATH", "Private key for Verity=signature"),
     ),
     value(
         Opt::PrivateKeySource,
@@ -358,7 +355,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "certificate",
         line(
             "--certificate=PATH",
-            "Certificate for Verity=signature (loaded and kept)",
+            "Certificate (PEM) for Verity=signature",
         ),
     ),
     value(
@@ -410,10 +407,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         line("--image-policy=POLICY", "Image dissection policy (checked)"),
     ),
     value(Opt::Image, "image", Help::Unsupported),
-    value(Opt::MakeDdi, "make-ddi", Help::Unsupported),
-    short_only(Opt::Sysext, 'S'),
-    short_only(Opt::Confext, 'C'),
-    short_only(Opt::Portable, 'P'),
+    value(
+        Opt::MakeDdi,
+        "make-ddi",
+        line(
+            "--make-ddi=TYPE",
+            "Make a signed sysext/confext/portable DDI",
+        ),
+    ),
+    short_only(Opt::Sysext, 'S', line("", "Same as --make-ddi=sysext")),
+    short_only(Opt::Confext, 'C', line("", "Same as --make-ddi=confext")),
+    short_only(Opt::Portable, 'P', line("", "Same as --make-ddi=portable")),
 ];
 
 /// The table entry of `opt`.
