@@ -103,7 +103,12 @@ pub fn search_dirs(opts: &LoadOptions) -> Vec<PathBuf> {
     }
     DEFAULT_DIRS
         .iter()
-        .map(|d| root_paths::join(opts.root.as_deref(), d))
+        .map(|d| match opts.root.as_deref() {
+            // Upstream opens the search directories with chase below the root:
+            // symlinks in them resolve inside it, and files show the resolved path.
+            Some(root) => root_paths::chase(Some(root), d),
+            None => PathBuf::from(d),
+        })
         .collect()
 }
 
