@@ -36,7 +36,10 @@
 # A layout listed in tests/clients/mkosi-expected-failures (LAYOUT, then the missing
 # feature) is reported but does not fail the run; the list only shrinks, to empty.
 #
-# Usage: tests/clients/mkosi.sh [LAYOUT...]   (default: default custom)
+# A layout with a `genkey` file gets mkosi.key/mkosi.crt from one `mkosi genkey` per
+# run (Verity=signature: mkosi passes them as --private-key=/--certificate=).
+#
+# Usage: tests/clients/mkosi.sh [LAYOUT...]   (default: default custom signed)
 # Environment: REPART_BIN (default: cargo build --release), REPART_MKOSI_CACHE
 #   (default /var/cache/repart-mkosi), MKOSI_KEEP=1 (keep the work directory),
 #   REPART_ORACLE_MIRROR.
@@ -59,7 +62,7 @@ log() { printf 'mkosi-test: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 
 LAYOUTS=("$@")
-[ ${#LAYOUTS[@]} -gt 0 ] || LAYOUTS=(default custom)
+[ ${#LAYOUTS[@]} -gt 0 ] || LAYOUTS=(default custom signed)
 for l in "${LAYOUTS[@]}"; do [ -f "$HERE/mkosi/$l/mkosi.conf" ] || die "no layout $HERE/mkosi/$l"; done
 
 [ "$(id -u)" = 0 ] || die "needs root (mkosi builds Debian trees as root; bubblewrap)"
@@ -159,6 +162,16 @@ build() {  # build LAYOUT IMPL -> $WORK/LAYOUT-IMPL/{out,mkosi.log}
     mkdir -p "$d/src/mkosi.extra/efi/EFI/BOOT" "$d/src/mkosi.pkgmngr/etc/apt/sources.list.d" "$d/out"
     cat "$HERE/mkosi/common.conf" "$HERE/mkosi/$layout/mkosi.conf" > "$d/src/mkosi.conf"
     [ -d "$HERE/mkosi/$layout/mkosi.repart" ] && cp -r "$HERE/mkosi/$layout/mkosi.repart" "$d/src/"
+    if [ -f "$HERE/mkosi/$layout/genkey" ]; then
+        # One key pair per layout (mkosi genkey), the same for both builds: RSA
+        # signatures are deterministic, so the signature partitions must match too.
+        if [ ! -f "$WORK/$layout-key/mkosi.key" ]; then
+            mkdir -p "$WORK/$layout-key"
+            (cd "$WORK/$layout-key" && mkosi genkey) > "$WORK/$layout-key/genkey.log" 2>&1 \
+                || die "$layout: mkosi genkey failed (see $WORK/$layout-key/genkey.log)"
+        fi
+        cp -p "$WORK/$layout-key/mkosi.key" "$WORK/$layout-key/mkosi.crt" "$d/src/"
+    fi
     echo "stand-in for a boot loader (tests/clients/mkosi.sh)" > "$d/src/mkosi.extra/efi/EFI/BOOT/BOOTX64.EFI"
     printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: %s\n' \
         "$MIRROR" "$KEYRING" > "$d/src/mkosi.pkgmngr/etc/apt/sources.list.d/mkosi.sources"
