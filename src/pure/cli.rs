@@ -510,6 +510,29 @@ mod tests {
         );
     }
 
+    /// Observed from upstream: the sector size is read like systemd's safe_atou64().
+    #[test]
+    fn sector_size_numbers() {
+        assert_eq!(
+            resolve(&["--sector-size=0x1000"]).unwrap().sector_size,
+            Some(4096)
+        );
+        assert_eq!(
+            resolve(&["--sector-size= 512"]).unwrap().sector_size,
+            Some(512)
+        );
+        assert_eq!(
+            error(&["--sector-size=0512"]),
+            "Sector size not between 512 and 4096: 0512"
+        );
+        for bad in ["foo", "", "512 ", "-512", "0x", "4096.0"] {
+            assert_eq!(
+                error(&[&format!("--sector-size={bad}")]),
+                format!("Failed to parse sector size parameter {bad}")
+            );
+        }
+    }
+
     #[test]
     fn empty_type_list_entries_are_refused() {
         for list in ["", "esp,", "esp,,root", ",esp"] {

@@ -17,7 +17,7 @@ use super::{
     CliError, EmptyMode, JsonMode, KeySource, Options, Secret, Seed, SizeRequest, err,
     not_supported,
 };
-use crate::pure::config::values::{filename_is_valid, parse_boolean};
+use crate::pure::config::values::{filename_is_valid, parse_boolean, parse_u64};
 use crate::pure::gpt_types::{PartitionType, parse_architecture};
 use crate::pure::security_args::{
     append_pcrs, check_image_policy, merge_pcr_mask, parse_seal_key_handle, pcr_error_message,
@@ -452,8 +452,9 @@ fn size_request(text: &str, env: &mut dyn ParseEnv) -> Result<SizeRequest, CliEr
 }
 
 fn sector_size(text: &str) -> Result<u64, CliError> {
-    let Ok(value) = text.trim().parse::<u64>() else {
-        return err(format!("Failed to parse sector size '{text}'."));
+    // safe_atou64(): base prefixes (0x, 0o, 0b, a leading 0 is octal), leading blanks.
+    let Ok(value) = parse_u64(text) else {
+        return err(format!("Failed to parse sector size parameter {text}"));
     };
     if !(512..=4096).contains(&value) {
         return err(format!("Sector size not between 512 and 4096: {text}"));
