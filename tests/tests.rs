@@ -15,6 +15,8 @@
 //! * `verity_signature`: `openssl smime -verify` accepts the `Verity=signature` partition.
 //! * `tpm2`: sealing to swtpm, unlocked by upstream's systemd-cryptenroll; the binary
 //!   does not link libtss2/libcryptsetup (tests/tpm2.rs).
+//! * `crypt`: libcryptsetup is not linked (dlopen on demand); without it only encrypting
+//!   fails, naming the library, before anything is written.
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -25,6 +27,7 @@ mod cli;
 mod common;
 #[cfg(feature = "fault-injection")]
 mod crash;
+mod crypt;
 mod differential;
 mod fs;
 mod golden;

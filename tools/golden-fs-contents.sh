@@ -18,6 +18,12 @@
 #   btrfs    dump-super (label, fsid, total_bytes, bytes_used, sectorsize),
 #            tree from `btrfs restore` (names, sizes, symlink targets) + sha256
 #   xfs      xfs_db superblock (uuid, label, dblocks, icount), `xfs_db ls` of /
+#   crypto_LUKS  `cryptsetup luksDump` with salts, digests and the benchmarked
+#            PBKDF costs masked; whether DIR/key (an empty passphrase without
+#            it) opens a keyslot (`cryptsetup open --test-passphrase`); then the
+#            data segment decrypted in userspace with the volume key
+#            (tools/luks-decrypt.py, no device mapper) and described like a
+#            partition of its own.
 #   With $SOURCE_DATE_EPOCH set, squashfs and erofs partitions also get the
 #   sha256 of their bytes (reproducible upstream then).
 # Normalisation: dates/times of "now" (today or yesterday, UTC, in the formats
@@ -27,6 +33,7 @@
 set -uo pipefail
 export TZ=UTC LC_ALL=C MTOOLS_SKIP_CHECK=1
 D=${1:?usage: golden-fs-contents.sh DIR}
+HERE=$(cd -- "$(dirname -- "$0")" && pwd)
 cd -- "$D" || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/golden-fs-contents.XXXXXX")
 trap 'rm -rf --one-file-system -- "$W"' EXIT
@@ -59,11 +66,6 @@ part() {
     type=$(blkid -p -O "$off" -S "$size" -s TYPE -o value "$img" 2>/dev/null)
     echo "  blkid: $(blkid -p -O "$off" -S "$size" -o export "$img" 2>/dev/null | grep -E '^(TYPE|LABEL|UUID|VERSION)=' | tr '\n' ' ')"
     x=$W/x.$RANDOM$RANDOM; mkdir -p "$x"
-    # A Verity=signature partition: its JSON text (NUL-padded), and all of its bytes.
-    if [ -z "$type" ] && [ "$(dd if="$img" bs=1 iflag=skip_bytes skip="$off" count=11 status=none | tr -d '\0')" = '{"rootHash"' ]; then
-        echo "  verity signature: $(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none | tr -d '\0')"
-        echo "  partition sha256: $(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none | sha256sum | cut -d' ' -f1)"
-    fi
     case $type in
     vfat)
         mdir -/ -a -i "$img@@$off" :: 2>&1 | mask | sed 's/^/  /'
@@ -82,6 +84,8 @@ part() {
         dump.erofs -s --offset="$off" "$img" 2>/dev/null | grep -E '^(Filesystem (UUID|label|blocks|inodes)|Filesystem total)' | sed 's/^/  /'
         fsck.erofs --offset="$off" --extract="$x/r" "$img" > /dev/null 2>&1
         tree "$x/r" | sed 's/^/  /' ;;
+    crypto_LUKS)
+        luks "$img" "$off" "$size" ;;
     btrfs|xfs)
         cut=$W/part.img
         dd if="$img" of="$cut" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" conv=sparse status=none
@@ -107,6 +111,37 @@ part() {
         fi ;;
     esac
     rm -rf --one-file-system "$x"
+}
+
+# luks IMG OFF SIZE: a LUKS2 partition, then what it holds
+luks() {
+    local img=$1 off=$2 size=$3 cut=$W/luks.img plain=$W/plain.img key=$D/key
+    [ -f "$key" ] || { key=$W/empty-key; : > "$key"; }
+    dd if="$img" of="$cut" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" conv=sparse status=none
+    # Salts, digests, the volume key and the PBKDF costs libcryptsetup benchmarks on
+    # the machine are random or machine-dependent; everything else is compared.
+    cryptsetup luksDump "$cut" 2>&1 | awk '
+        /^Digests:/ { dig = 1 }
+        /^\t(Salt|Digest):/ { sub(/:.*/, ": {random}"); print; skip = 1; next }
+        skip && /^\t            / { next }
+        { skip = 0 }
+        /^\t(Time cost|Memory|Threads):/ { sub(/:.*/, ": {benchmarked}") }
+        dig && /^\tIterations:/ { sub(/:.*/, ": {benchmarked}") }
+        { print }' | sed 's/^/  /'
+    if cryptsetup open --test-passphrase --key-file="$key" "$cut" 2>/dev/null; then
+        echo "  the key file opens a keyslot"
+    else
+        echo "  the key file opens NO keyslot"
+    fi
+    # The host python3: the one in the oracle tool dir on PATH runs only in its chroot.
+    if cryptsetup luksDump -q --dump-volume-key --volume-key-file "$W/vk" --key-file="$key" "$cut" > /dev/null 2>&1 \
+        && /usr/bin/python3 "$HERE/luks-decrypt.py" "$cut" 0 "$size" "$W/vk" "$plain"; then
+        echo "  decrypted data segment ($(stat -c %s "$plain") bytes):"
+        part "$plain" 0 "$(stat -c %s "$plain")" | sed 's/^/  /'
+    else
+        echo "  cannot decrypt"
+    fi
+    rm -f "$cut" "$plain" "$W/vk"
 }
 
 shopt -s nullglob

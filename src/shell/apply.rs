@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::pure::cli::{EmptyMode, Options};
-use crate::pure::config::Definition;
+use crate::pure::config::{Definition, EncryptMode};
 use crate::pure::plan::flags::new_partition_attrs;
 use crate::pure::plan::{Plan, PlannedPartition};
 use crate::pure::size::format_bytes;
@@ -51,6 +51,9 @@ pub enum ApplyError {
     /// A partition needs a feature this build does not have yet.
     #[error("{0}")]
     Unsupported(String),
+    /// Encrypting a partition failed (libcryptsetup missing, or one of its steps).
+    #[error(transparent)]
+    Crypt(#[from] crate::shell::crypt::CryptError),
     /// Signing a verity root hash failed (upstream's message, with OpenSSL's reason).
     #[error("{0}")]
     Sign(String),
@@ -100,6 +103,16 @@ pub fn apply(
         }
     }
     let plan = &plan;
+    // libcryptsetup is loaded on demand; without it nothing is written at all (upstream
+    // notices only when it gets to the partition, after wiping and copying others).
+    let encrypts = plan.partitions.iter().filter(|p| p.is_new()).any(|row| {
+        row.definition
+            .and_then(|i| definitions.get(i))
+            .is_some_and(|d| d.encrypt != EncryptMode::Off)
+    });
+    if encrypts {
+        crate::shell::crypt::available()?;
+    }
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
         if plan.from_scratch {
@@ -306,11 +319,23 @@ fn format_partitions(
             .map_err(|source| ApplyError::Copy { partno: n, source })?
             .into_temp_path();
         let _tracked = crate::shell::signal_cleanup::track(&temp);
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&temp)
-            .and_then(|f| f.set_len(row.new_size))
-            .map_err(|source| ApplyError::Copy { partno: n, source })?;
+        // Offline encryption shifts the file system back by the LUKS2 metadata, and the
+        // shift needs as much room again behind it: the file system gets what remains.
+        let encrypted = def.encrypt != EncryptMode::Off;
+        let fs_size = if encrypted {
+            row.new_size
+                .saturating_sub(crate::shell::crypt::LUKS2_METADATA_KEEP_FREE)
+        } else {
+            row.new_size
+        };
+        let resize = |len: u64| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&temp)
+                .and_then(|f| f.set_len(len))
+                .map_err(|source| ApplyError::Copy { partno: n, source })
+        };
+        resize(fs_size)?;
         let hint = def.file_name();
         let job = crate::shell::block_sources::job(
             def,
@@ -322,6 +347,12 @@ fn format_partitions(
         );
         crate::shell::fs::format_file(&job, &temp)?;
         tracing::info!("Successfully formatted future partition {n}.");
+        if encrypted {
+            resize(row.new_size)?;
+            let params = luks_params(def, row, work);
+            let tmp_dir = &work.settings.env.tmp_dir;
+            crate::shell::crypt::encrypt_offline(&temp, tmp_dir, &params, None, n)?;
+        }
         // Upstream announces the sync before it finds out whether the contents fit.
         tracing::info!("Syncing future partition {n} contents to disk.");
         let size = std::fs::metadata(&temp)
@@ -335,6 +366,29 @@ fn format_partitions(
         crate::shell::verity::write::after_data_partition(plan, work, target, row, roots)?;
     }
     Ok(())
+}
+
+/// The LUKS2 header of a new encrypted partition, as upstream 257 derives it: the
+/// partition's label, a UUID derived from the partition UUID, the file system's sector
+/// size, and the `--key-file=` contents (empty without one) for a key-file keyslot.
+fn luks_params(
+    def: &Definition,
+    row: &PlannedPartition,
+    work: &Work,
+) -> crate::shell::crypt::LuksParams {
+    let key = matches!(def.encrypt, EncryptMode::KeyFile | EncryptMode::KeyFileTpm2).then(|| {
+        work.options
+            .key_file
+            .as_ref()
+            .map(|k| k.0.clone())
+            .unwrap_or_default()
+    });
+    crate::shell::crypt::LuksParams {
+        label: row.label.clone(),
+        uuid: crate::pure::plan::ids::luks_uuid(row.uuid),
+        sector_size: work.settings.fs_sector_size as u32,
+        key,
+    }
 }
 
 /// Durations like upstream's log lines (`4.939ms`, `1.204s`).

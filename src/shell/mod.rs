@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod block_sources;
 pub mod copy_from;
+pub mod crypt;
 pub mod ddi;
 pub mod definition_files;
 pub mod disk;

@@ -629,38 +629,45 @@ fn write_tables(
 ) -> Result<(), Failure> {
     // Relative paths are taken from the working directory, as upstream does (joining
     // them to "/" wrote a relative --generate-fstab= to the host's root directory).
+    let uuids: Vec<Option<Uuid>> = plan::identities(input)
+        .into_iter()
+        .map(|i| i.map(|(uuid, _, _)| uuid))
+        .collect();
     if let Some(path) = options.generate_fstab.as_deref().map(absolute) {
-        let path = &path;
-        let uuids: Vec<Option<Uuid>> = plan::identities(input)
-            .into_iter()
-            .map(|i| i.map(|(uuid, _, _)| uuid))
-            .collect();
-        match crate::pure::fstab::fstab(definitions, &uuids) {
-            Some(text) => {
-                let full =
-                    crate::shell::root_paths::join(Some(base.unwrap_or(Path::new("/"))), path);
-                write_atomically(&full, &text).map_err(|e| {
-                    fail(format!(
-                        "Failed to open temporary file for {}: {}",
-                        full.display(),
-                        crate::shell::disk::strerror(&e)
-                    ))
-                })?;
-                tracing::info!("{} written.", full.display());
-            }
-            None => tracing::info!(
-                "MountPoint= is not specified for any eligible partitions, not generating {}",
-                path.display()
-            ),
-        }
+        let text = crate::pure::fstab::fstab(definitions, &uuids);
+        write_table(text, &path, base, "MountPoint=")?;
     }
     if let Some(path) = options.generate_crypttab.as_deref().map(absolute) {
-        // Encrypt= is not supported yet, so no partition can be eligible.
+        let text = crate::pure::fstab::crypttab(definitions, &uuids);
+        write_table(text, &path, base, "EncryptedVolume=")?;
+    }
+    Ok(())
+}
+
+/// Writes one generated table (`None`: nothing eligible, upstream's notice naming the
+/// key that would have made a partition eligible).
+fn write_table(
+    text: Option<String>,
+    path: &Path,
+    base: Option<&Path>,
+    key: &str,
+) -> Result<(), Failure> {
+    let Some(text) = text else {
         tracing::info!(
-            "EncryptedVolume= is not specified for any eligible partitions, not generating {}",
+            "{key} is not specified for any eligible partitions, not generating {}",
             path.display()
         );
-    }
+        return Ok(());
+    };
+    let full = crate::shell::root_paths::join(Some(base.unwrap_or(Path::new("/"))), path);
+    write_atomically(&full, &text).map_err(|e| {
+        fail(format!(
+            "Failed to open temporary file for {}: {}",
+            full.display(),
+            crate::shell::disk::strerror(&e)
+        ))
+    })?;
+    tracing::info!("{} written.", full.display());
     Ok(())
 }
 

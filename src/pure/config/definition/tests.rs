@@ -114,7 +114,18 @@ fn validation_messages_in_order() {
     );
     assert_eq!(
         unsupported("Encrypt=tpm2\n"),
-        at1("Encrypt= is not supported yet: Operation not supported")
+        at1("Encrypt=tpm2 is not supported yet: Operation not supported")
+    );
+    assert_eq!(
+        unsupported("Encrypt=key-file+tpm2\n"),
+        at1("Encrypt=tpm2 is not supported yet: Operation not supported")
+    );
+    // Key files are supported, also without Format= (ext4 is implied).
+    let d = def(&format!("{t}Encrypt=key-file\n"));
+    assert!(refuse_unsupported(&[d], &o).is_ok());
+    assert_eq!(
+        unsupported("Encrypt=key-file\nCopyBlocks=/dev/zero\n"),
+        at1("Encrypt= with CopyBlocks= or Minimize= is not supported yet: Operation not supported")
     );
     assert_eq!(
         refused(&o, &format!("{t}Encrypt=tpm2\nSupplementFor=foo\n")),
