@@ -66,6 +66,11 @@ part() {
     type=$(blkid -p -O "$off" -S "$size" -s TYPE -o value "$img" 2>/dev/null)
     echo "  blkid: $(blkid -p -O "$off" -S "$size" -o export "$img" 2>/dev/null | grep -E '^(TYPE|LABEL|UUID|VERSION)=' | tr '\n' ' ')"
     x=$W/x.$RANDOM$RANDOM; mkdir -p "$x"
+    # A Verity=signature partition: its JSON text (NUL-padded), and all of its bytes.
+    if [ -z "$type" ] && [ "$(dd if="$img" bs=1 iflag=skip_bytes skip="$off" count=11 status=none | tr -d '\0')" = '{"rootHash"' ]; then
+        echo "  verity signature: $(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none | tr -d '\0')"
+        echo "  partition sha256: $(dd if="$img" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none | sha256sum | cut -d' ' -f1)"
+    fi
     case $type in
     vfat)
         mdir -/ -a -i "$img@@$off" :: 2>&1 | mask | sed 's/^/  /'

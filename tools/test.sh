@@ -21,9 +21,7 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 if [ -n "${CI:-}" ]; then export REPART_REQUIRE_ORACLE=${REPART_REQUIRE_ORACLE:-1}; fi
 
-have_sfdisk() { [ -x /usr/sbin/sfdisk ] || [ -x /sbin/sfdisk ] || command -v sfdisk >/dev/null 2>&1; }
-if ! have_sfdisk; then
-    # The openssl crate builds against libssl (headers via pkg-config).
+# The openssl crate builds against libssl (headers via pkg-config).
 if ! pkg-config --exists openssl 2>/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         log "installing libssl-dev and pkg-config (the openssl crate links libssl)"
@@ -34,7 +32,26 @@ if ! pkg-config --exists openssl 2>/dev/null; then
     fi
 fi
 
-if [ "$(id -u)" = 0 ]; then
+# Encrypt=: libcryptsetup (dlopened by repart), cryptsetup and python3-cryptography (the
+# luks-* goldens' contents dump decrypts in userspace), readelf (tests/crypt.rs).
+crypt_pkgs=()
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libcryptsetup\.so\.12 ' || crypt_pkgs+=(libcryptsetup12)
+[ -x /usr/sbin/cryptsetup ] || [ -x /sbin/cryptsetup ] || crypt_pkgs+=(cryptsetup-bin)
+/usr/bin/python3 -c 'import cryptography' 2>/dev/null || crypt_pkgs+=(python3-cryptography)
+command -v readelf >/dev/null 2>&1 || crypt_pkgs+=(binutils)
+if [ ${#crypt_pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        log "installing ${crypt_pkgs[*]} (Encrypt= tests)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade "${crypt_pkgs[@]}" >&2 \
+            || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade "${crypt_pkgs[@]}" >&2; }
+    else
+        log "missing for the Encrypt= tests: ${crypt_pkgs[*]} (install them as root)"; exit 1
+    fi
+fi
+
+have_sfdisk() { [ -x /usr/sbin/sfdisk ] || [ -x /sbin/sfdisk ] || command -v sfdisk >/dev/null 2>&1; }
+if ! have_sfdisk; then
+    if [ "$(id -u)" = 0 ]; then
         log "installing fdisk (sfdisk)"
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2 \
             || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-upgrade fdisk >&2; }

@@ -111,6 +111,14 @@ pub fn apply(
             .is_some_and(|d| d.encrypt != EncryptMode::Off)
     });
     if encrypts {
+        // On a disk, upstream formats LUKS2 and makes the file system through dm-crypt,
+        // writing only what mkfs writes; encrypting every block offline instead would be
+        // slow on large partitions and is not what upstream makes, so it is refused.
+        if target.kind == TargetKind::BlockDevice {
+            return Err(ApplyError::Unsupported(
+                "Encrypt= of a new partition on a block device (through dm-crypt) is not supported yet: Operation not supported".into(),
+            ));
+        }
         crate::shell::crypt::available()?;
     }
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
