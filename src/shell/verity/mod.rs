@@ -1,5 +1,5 @@
 //! dm-verity, the shell side: hash trees over files and partitions, the
-//! `Minimize=` hash images built before planning, and (in [`write`]) the hash and
+//! `Minimize=` hash images built before planning, and (in [`mod@write`]) the hash and
 //! signature partitions written while applying. The format itself is pure:
 //! `crate::pure::verity`.
 
