@@ -5,10 +5,10 @@
 //! - [`chase`] resolves symlinks itself and never leaves the root (`..` stops at it,
 //!   absolute link targets start again at it): the confinement guarantee for what we
 //!   copy (`CopyFiles=`, `ExcludeFiles=`, `MakeSymlinks=` targets, `CopyBlocks=`) and
-//!   the repart.d search directories below `--root=`.
+//!   what is read below `--root=` (the repart.d search directories, machine-id and
+//!   os-release for specifiers).
 //! - [`join`] is lexical: the root prefixed to the path, nothing looked up, as upstream
-//!   does for these: fixed names (`/etc/machine-id`, `/etc/os-release`) and
-//!   `--generate-fstab=` (a `..` right after `/` is dropped, as upstream does).
+//!   does for these: `--seed=`'s machine-id and `--generate-fstab=` (a `..` right after `/` is dropped, as upstream does).
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,11 @@ use crate::pure::config::specifier::{OsRelease, SystemInfo};
 impl SystemInfo {
     /// Reads the host's facts; `root` is `--root=` (or the image mount point), if any.
     pub fn from_host(root: Option<&Path>) -> SystemInfo {
-        let under_root = |p: &str| crate::shell::root_paths::join(root, p);
+        // Upstream reads these with chase below the root: symlinks resolve inside it.
+        let under_root = |p: &str| match root {
+            Some(_) => crate::shell::root_paths::chase(root, p),
+            None => Path::new(p).to_path_buf(),
+        };
         let machine_id = std::fs::read_to_string(under_root("/etc/machine-id"))
             .ok()
             .and_then(|s| normalize_id(s.trim()));
