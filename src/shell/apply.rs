@@ -121,6 +121,16 @@ pub fn apply(
         }
         crate::shell::crypt::available()?;
     }
+    // The TPM too is opened before anything is written (upstream: when it gets there).
+    let tpm2 = if needs_tpm2(plan, definitions) {
+        let settings = crate::shell::tpm2::Tpm2Settings::from_options(
+            options,
+            std::env::var("SYSTEMD_TPM2_DEVICE").ok(),
+        );
+        Some(crate::shell::tpm2::Tpm2Enroller::open(&settings).map_err(ApplyError::Unsupported)?)
+    } else {
+        None
+    };
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
         if plan.from_scratch {
@@ -132,7 +142,7 @@ pub fn apply(
     let mut roots = Vec::new();
     copy_images(plan, work, target, &mut roots)?;
     crate::shell::fault::point("copied");
-    format_partitions(plan, work, target, &mut roots)?;
+    format_partitions(plan, work, target, &mut roots, tpm2.as_ref())?;
     crate::shell::fault::point("formatted");
     let mut plan = plan.clone();
     for (hash_definition, root) in &roots {
@@ -306,6 +316,7 @@ fn format_partitions(
     work: &Work,
     target: &mut Target,
     roots: &mut Vec<(usize, [u8; 32])>,
+    tpm2: Option<&crate::shell::tpm2::Tpm2Enroller>,
 ) -> Result<(), ApplyError> {
     let designators = crate::shell::block_sources::designators(work.definitions);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
@@ -359,7 +370,10 @@ fn format_partitions(
             resize(row.new_size)?;
             let params = luks_params(def, row, work);
             let tmp_dir = &work.settings.env.tmp_dir;
-            crate::shell::crypt::encrypt_offline(&temp, tmp_dir, &params, None, n)?;
+            let enroll = tpm2
+                .filter(|_| matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
+                .map(|t| t as &dyn crate::shell::crypt::Tpm2Enroll);
+            crate::shell::crypt::encrypt_offline(&temp, tmp_dir, &params, enroll, n)?;
         }
         // Upstream announces the sync before it finds out whether the contents fit.
         tracing::info!("Syncing future partition {n} contents to disk.");
@@ -374,6 +388,15 @@ fn format_partitions(
         crate::shell::verity::write::after_data_partition(plan, work, target, row, roots)?;
     }
     Ok(())
+}
+
+/// Whether a new partition is sealed to the TPM (`Encrypt=tpm2` or `key-file+tpm2`).
+fn needs_tpm2(plan: &Plan, definitions: &[Definition]) -> bool {
+    plan.partitions.iter().filter(|p| p.is_new()).any(|row| {
+        row.definition
+            .and_then(|i| definitions.get(i))
+            .is_some_and(|d| matches!(d.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
+    })
 }
 
 /// The LUKS2 header of a new encrypted partition, as upstream 257 derives it: the

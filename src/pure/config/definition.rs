@@ -263,7 +263,7 @@ pub fn finish(
     Ok(Some(def))
 }
 
-/// Refuses what this repart cannot do yet (`Encrypt=tpm2`, encrypted block copies),
+/// Refuses what this repart cannot do yet (encrypted block copies and minimized images),
 /// after parsing and `cross_check`: upstream accepts them, so any other error in the
 /// definitions is the one upstream reports and must come first.
 pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
@@ -271,11 +271,6 @@ pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(),
         return Ok(());
     }
     for def in defs {
-        // The TPM2 keyslot is not implemented yet; key files are.
-        if matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2) {
-            let message = "Encrypt=tpm2 is not supported yet: Operation not supported";
-            return Err(refuse(def, message));
-        }
         // Encrypting block copies and minimized images is not implemented yet.
         if def.encrypt != EncryptMode::Off
             && (def.copy_blocks.is_some()

@@ -112,6 +112,8 @@ impl<'a> Context<'a> {
 /// its keyslot and token through it.
 pub struct LuksHeader<'a> {
     ctx: &'a Context<'a>,
+    /// The keyslot added last: the one the encryption step unlocks with.
+    last_keyslot: Option<u32>,
 }
 
 impl LuksHeader<'_> {
@@ -134,6 +136,7 @@ impl LuksHeader<'_> {
         let r = unsafe { (self.ctx.lib.set_pbkdf_type)(self.ctx.cd, &pbkdf) };
         check(r, || "Failed to set minimal PBKDF".into())?;
         let slot = add_keyslot(self.ctx, passphrase, "Failed to add new TPM2 key")?;
+        self.last_keyslot = Some(slot);
         Ok(slot)
     }
 
@@ -163,14 +166,15 @@ fn add_keyslot(ctx: &Context, passphrase: &[u8], what: &str) -> Result<u32, Cryp
 }
 
 /// `crypt_format()` of a LUKS2 header with upstream's cipher and parameters, then the
-/// key-file keyslot and the TPM2 enrolment. Returns the passphrase that unlocks it.
+/// key-file keyslot and the TPM2 enrolment. Returns the passphrase added last and its
+/// keyslot (upstream encrypts with that one: the TPM2 slot for key-file+tpm2).
 fn format(
     ctx: &Context,
     params: &LuksParams,
     data_device: Option<&Path>,
     tpm2: Option<&dyn Tpm2Enroll>,
     partno: u32,
-) -> Result<Vec<u8>, CryptError> {
+) -> Result<(Vec<u8>, u32), CryptError> {
     let label = cstr(&params.label);
     let data = data_device.map(|p| cstr(&p.to_string_lossy()));
     let mut luks2 = lib::ParamsLuks2 {
@@ -201,17 +205,22 @@ fn format(
     };
     check(r, || "Failed to LUKS2 format future partition".into())?;
     let mut passphrase = Vec::new();
+    let mut keyslot = 0;
     if let Some(key) = &params.key {
-        add_keyslot(ctx, key, "Failed to add LUKS2 key")?;
+        keyslot = add_keyslot(ctx, key, "Failed to add LUKS2 key")?;
         passphrase = key.clone();
     }
     if let Some(tpm2) = tpm2 {
-        let mut header = LuksHeader { ctx };
+        let mut header = LuksHeader {
+            ctx,
+            last_keyslot: None,
+        };
         passphrase = tpm2
             .enroll(&mut header, partno)
             .map_err(CryptError::Enroll)?;
+        keyslot = header.last_keyslot.unwrap_or(keyslot);
     }
-    Ok(passphrase)
+    Ok((passphrase, keyslot))
 }
 
 /// Offline: `node` (a regular file of the partition's size, holding the file system in
@@ -272,13 +281,13 @@ pub fn encrypt_offline(
         flags: lib::REENCRYPT_INITIALIZE_ONLY | lib::REENCRYPT_MOVE_FIRST_SEGMENT,
     };
 
-    let passphrase = {
+    let (passphrase, keyslot) = {
         let ctx = Context::open(lib, &header)?;
         ctx.offline()?;
         // SAFETY: cd is live.
         let r = unsafe { (lib.set_data_offset)(ctx.cd, LUKS2_METADATA_SIZE / 512) };
         check(r, || "Failed to set data offset".into())?;
-        let passphrase = format(&ctx, params, Some(node), tpm2, partno)?;
+        let (passphrase, keyslot) = format(&ctx, params, Some(node), tpm2, partno)?;
         // SAFETY: cd is live; the cipher strings belong to cd and live until the call
         // returns; all other pointers are valid.
         let r = unsafe {
@@ -288,14 +297,14 @@ pub fn encrypt_offline(
                 passphrase.as_ptr().cast(),
                 passphrase.len(),
                 lib::ANY,
-                0,
+                keyslot as i32,
                 (lib.get_cipher)(ctx.cd),
                 (lib.get_cipher_mode)(ctx.cd),
                 &reencrypt,
             )
         };
         check(r, || "Failed to prepare for reencryption".into())?;
-        passphrase
+        (passphrase, keyslot)
     };
 
     // The initialisation leaves the header in the temporary file: it goes to the front.
@@ -320,7 +329,7 @@ pub fn encrypt_offline(
             passphrase.as_ptr().cast(),
             passphrase.len(),
             lib::ANY,
-            0,
+            keyslot as i32,
             std::ptr::null(),
             std::ptr::null(),
             &reencrypt,

@@ -126,6 +126,9 @@ pub struct Tpm2Enroller {
     esys: Esys<'static>,
     settings: Tpm2Settings,
     signing_key: Option<SigningKey>,
+    /// The PCR values once completed (bank chosen, values read): upstream keeps them
+    /// for the next partition, so the bank notice appears once per run.
+    pcrs: std::cell::RefCell<Option<Vec<PcrValue>>>,
 }
 
 /// What one enrolment needs from the LUKS side (implemented by the LUKS header).
@@ -154,13 +157,22 @@ impl Tpm2Enroller {
             esys,
             settings: settings.clone(),
             signing_key,
+            pcrs: std::cell::RefCell::new(None),
         })
     }
 
     /// Seals a fresh secret; notices (bank choice) are returned for the caller to print.
     pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, String> {
-        let pcrs = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
-        let pcrs = seal::complete_pcr_values(&self.esys, &pcrs, notices).map_err(|e| e.0)?;
+        let known = self.pcrs.borrow().clone();
+        let pcrs = match known {
+            Some(p) => p,
+            None => {
+                let wanted = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
+                let p = seal::complete_pcr_values(&self.esys, &wanted, notices).map_err(|e| e.0)?;
+                *self.pcrs.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
         seal::seal(
             &self.esys,
             self.settings.seal_key_handle,
@@ -183,5 +195,29 @@ impl Tpm2Enroller {
         sealed.token.keyslot = target.add_keyslot_minimal_pbkdf(&passphrase)?;
         target.add_token_json(&token::token_json(&sealed.token))?;
         Ok(passphrase)
+    }
+}
+
+/// The LUKS side's header, as the enrolment sees it.
+struct Header<'a, 'b>(&'a mut crate::shell::crypt::LuksHeader<'b>);
+
+impl LuksEnrollTarget for Header<'_, '_> {
+    fn add_keyslot_minimal_pbkdf(&mut self, passphrase: &[u8]) -> Result<u32, String> {
+        self.0
+            .add_keyslot_minimal_pbkdf(passphrase)
+            .map_err(|e| e.to_string())
+    }
+    fn add_token_json(&mut self, json: &str) -> Result<u32, String> {
+        self.0.add_token_json(json).map_err(|e| e.to_string())
+    }
+}
+
+impl crate::shell::crypt::Tpm2Enroll for Tpm2Enroller {
+    fn enroll(
+        &self,
+        header: &mut crate::shell::crypt::LuksHeader<'_>,
+        _partno: u32,
+    ) -> Result<Vec<u8>, String> {
+        Tpm2Enroller::enroll(self, &mut Header(header))
     }
 }

@@ -112,17 +112,11 @@ fn validation_messages_in_order() {
         refused(&o, &format!("{t}Verity=signature\nVerityMatchKey=k\n")),
         at1("Verity signature partition requested but no private key provided (--private-key=).")
     );
-    assert_eq!(
-        unsupported("Encrypt=tpm2\n"),
-        at1("Encrypt=tpm2 is not supported yet: Operation not supported")
-    );
-    assert_eq!(
-        unsupported("Encrypt=key-file+tpm2\n"),
-        at1("Encrypt=tpm2 is not supported yet: Operation not supported")
-    );
-    // Key files are supported, also without Format= (ext4 is implied).
-    let d = def(&format!("{t}Encrypt=key-file\n"));
-    assert!(refuse_unsupported(&[d], &o).is_ok());
+    // Key files and TPM2 are supported, also without Format= (ext4 is implied).
+    for mode in ["key-file", "tpm2", "key-file+tpm2"] {
+        let d = def(&format!("{t}Encrypt={mode}\n"));
+        assert!(refuse_unsupported(&[d], &o).is_ok(), "{mode}");
+    }
     assert_eq!(
         unsupported("Encrypt=key-file\nCopyBlocks=/dev/zero\n"),
         at1("Encrypt= with CopyBlocks= or Minimize= is not supported yet: Operation not supported")
