@@ -18,7 +18,7 @@ use repart::shell::disk::gpt::{
     GptProbe, NewTable, crc32, decode_name, encode_name, extend_table, probe_sector_size, read_gpt,
     read_label, write_table,
 };
-use repart::shell::disk::{ExistingPartition, ExistingTable};
+use repart::pure::model::{ExistingPartition, ExistingTable};
 
 fn le_u32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(b[off..off + 4].try_into().unwrap())

@@ -1,4 +1,4 @@
-//! Fuzz target: the planner (`plan::compute`, `minimal_disk_size`, `identities`)
+//! Fuzz target: the planner's stages (`Draft` → `Identified` → `Measured` → `Plan`)
 //! over random definitions × random existing tables, decoded by hand from the
 //! input bytes (missing bytes read as zero).
 //!
@@ -19,9 +19,9 @@ use std::path::PathBuf;
 use libfuzzer_sys::fuzz_target;
 use repart::pure::config::{Definition, UuidSetting};
 use repart::shell::disk::gpt::{Extent, NewEntry, NewTable, write_table};
-use repart::shell::disk::{DiskState, ExistingPartition, ExistingTable, Label};
+use repart::pure::model::{DiskState, ExistingPartition, ExistingTable, Label};
 use repart::pure::gpt_types::PartitionType;
-use repart::pure::plan::{PlanInput, compute, identities, minimal_disk_size};
+use repart::pure::plan::{Content, Draft};
 use repart::pure::size::{round_down, round_up};
 use uuid::Uuid;
 
@@ -275,20 +275,21 @@ fuzz_target!(|data: &[u8]| {
         total_bytes,
         label,
     };
-    let input = PlanInput {
-        definitions: &defs,
-        disk: &disk,
-        from_scratch,
-        seed: Uuid::from_u128(0x750b6cd5_c4ae_4012_a15e_7be3c29e6a47),
-        copy_sizes: &copy_sizes,
-        minimized_sizes: &minimized,
-        extend_table,
-        root_hashes: &[],
-        fallback_uuids: &fallback_uuids,
-    };
-    let _ = minimal_disk_size(&input);
-    let _ = identities(&input);
-    let Ok((plan, _)) = compute(&input) else {
+    let seed = Uuid::from_u128(0x750b6cd5_c4ae_4012_a15e_7be3c29e6a47);
+    let (identified, _) = Draft::new(&defs, &disk, from_scratch, seed).identify(&fallback_uuids);
+    let _ = identified.identities();
+    let contents: Vec<Content> = copy_sizes
+        .iter()
+        .zip(&minimized)
+        .map(|(&copy_size, &minimized_size)| Content {
+            copy_size,
+            minimized_size,
+            root_hash: None,
+        })
+        .collect();
+    let measured = identified.measure(&contents);
+    let _ = measured.minimal_disk_size();
+    let Ok((plan, _)) = measured.place(&disk, extend_table) else {
         return;
     };
     if std::env::var_os("FUZZ_DEBUG").is_some() {
@@ -359,8 +360,8 @@ fuzz_target!(|data: &[u8]| {
                 NewEntry::from_extent(
                     p.partno,
                     p.partition_type.uuid,
-                    p.uuid,
-                    p.label.clone(),
+                    p.identity.uuid,
+                    p.identity.label.clone(),
                     extent,
                     p.attrs,
                     ss,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod fstab;
 pub mod fstype;
 pub mod gpt_types;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod security_args;

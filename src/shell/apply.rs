@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use crate::pure::cli::{EmptyMode, Options};
 use crate::pure::config::{Definition, EncryptMode};
+use crate::pure::model::ExistingPartition;
 use crate::pure::plan::flags::new_partition_attrs;
 use crate::pure::plan::{Plan, PlannedPartition};
 use crate::pure::size::format_bytes;
 use crate::shell::block_sources::{BlockSource, JobSettings, SourceKind};
 use crate::shell::disk::blockcopy::{copy_sparse, copy_stream};
 use crate::shell::disk::gpt::{Extent, NewEntry, NewTable};
-use crate::shell::disk::{DiscardOutcome, DiskError, ExistingPartition, Target, TargetKind};
+use crate::shell::disk::{DiscardOutcome, DiskError, Target, TargetKind};
 use crate::shell::fs::FsError;
 
 /// Why applying failed (the caller prints it; `--empty=create` images are removed).
@@ -81,33 +82,18 @@ pub struct Work<'a> {
 /// Bytes zeroed at both ends of a new partition so stale signatures disappear.
 const WIPE_BYTES: u64 = 1 << 20;
 
-/// Applies `plan` to `target`, in upstream's order: wipe and discard, block copies,
-/// file systems, verity hash trees, then the partition table. Returns the root hashes
-/// computed here (by hash definition index); the caller records them in its plan.
-pub fn apply(
-    plan: &Plan,
-    work: &Work,
-    target: &mut Target,
-) -> Result<Vec<(usize, [u8; 32])>, ApplyError> {
-    let (definitions, options) = (work.definitions, work.options);
-    // Deferred partitions are planned and shown, but nothing of them is written: a new
-    // one is left out, an existing one keeps its entry as it was (size, UUID, label).
-    let deferred =
-        |row: &PlannedPartition| options.defer_partitions.contains(&row.partition_type.uuid);
-    let mut plan = plan.clone();
-    plan.partitions
-        .retain(|row| !(row.is_new() && deferred(row)));
-    for row in plan.partitions.iter_mut().filter(|row| deferred(row)) {
-        if let Some(current) = work.existing.iter().find(|e| e.partno == row.partno) {
-            leave_alone(row, current);
-        }
-    }
-    let plan = &plan;
+/// Applies `plan` to `target`, in upstream's order: wipe and discard, block copies and
+/// file systems (each data partition followed by its verity hash tree and signature),
+/// then the partition table. The root hashes computed
+/// here are recorded in `plan` (its ROOTHASH cells and the UUIDs they give).
+pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
+    let options = work.options;
+    let written = to_write(plan, work);
     // libcryptsetup is loaded on demand; without it nothing is written at all (upstream
     // notices only when it gets to the partition, after wiping and copying others).
-    let encrypts = plan.partitions.iter().filter(|p| p.is_new()).any(|row| {
+    let encrypts = written.partitions.iter().filter(|p| p.is_new()).any(|row| {
         row.definition
-            .and_then(|i| definitions.get(i))
+            .and_then(|i| work.definitions.get(i))
             .is_some_and(|d| d.encrypt != EncryptMode::Off)
     });
     if encrypts {
@@ -122,7 +108,7 @@ pub fn apply(
         crate::shell::crypt::available()?;
     }
     // The TPM too is opened before anything is written (upstream: when it gets there).
-    let tpm2 = if needs_tpm2(plan, definitions) {
+    let tpm2 = if needs_tpm2(&written, work.definitions) {
         let settings = crate::shell::tpm2::Tpm2Settings::from_options(
             options,
             std::env::var("SYSTEMD_TPM2_DEVICE").ok(),
@@ -133,26 +119,49 @@ pub fn apply(
     };
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
-        if plan.from_scratch {
+        if written.from_scratch {
             wipe_whole_device(target, options)?;
         }
-        wipe_and_discard(plan, target, options)?;
+        wipe_and_discard(&written, target, options)?;
     }
     crate::shell::fault::point("wiped");
+    // Verity hash trees and signatures are written right after their data partition.
     let mut roots = Vec::new();
-    copy_images(plan, work, target, &mut roots)?;
+    copy_images(&written, work, target, &mut roots)?;
     crate::shell::fault::point("copied");
-    format_partitions(plan, work, target, &mut roots, tpm2.as_ref())?;
+    format_partitions(&written, work, target, &mut roots, tpm2.as_ref())?;
     crate::shell::fault::point("formatted");
-    let mut plan = plan.clone();
-    for (hash_definition, root) in &roots {
-        plan.set_root_hash(definitions, *hash_definition, root);
+    for (hash_definition, root) in roots {
+        plan.set_root_hash(work.definitions, hash_definition, &root);
     }
-    let plan = &plan;
+    write_partition_table(&to_write(plan, work), work, target)
+}
 
+/// The part of the plan that is written. Deferred partitions are planned and shown, but
+/// nothing of them is written: a new one is left out, an existing one keeps its entry as
+/// it was (size, UUID, label).
+fn to_write(plan: &Plan, work: &Work) -> Plan {
+    let deferred = |row: &PlannedPartition| {
+        work.options
+            .defer_partitions
+            .contains(&row.partition_type.uuid)
+    };
+    let mut plan = plan.clone();
+    plan.partitions
+        .retain(|row| !(row.is_new() && deferred(row)));
+    for row in plan.partitions.iter_mut().filter(|row| deferred(row)) {
+        if let Some(current) = work.existing.iter().find(|e| e.partno == row.partno) {
+            leave_alone(row, current);
+        }
+    }
+    plan
+}
+
+/// The last step: the new table, written in one go, then announced to the kernel.
+fn write_partition_table(plan: &Plan, work: &Work, target: &mut Target) -> Result<(), ApplyError> {
     let mut entries = Vec::new();
     for row in &plan.partitions {
-        announce(row, definitions);
+        announce(row, work.definitions);
         let current = work
             .existing
             .iter()
@@ -171,16 +180,16 @@ pub fn apply(
     if target.kind == TargetKind::BlockDevice {
         tell_kernel(plan, target);
     }
-    Ok(roots)
+    Ok(())
 }
 
 /// Makes an existing row write back the entry it has on disk.
 fn leave_alone(row: &mut PlannedPartition, current: &ExistingPartition) {
     row.new_size = current.size;
-    row.uuid = current.uuid;
-    row.label = current.label.clone();
-    row.init_uuid = false;
-    row.init_label = false;
+    row.identity.uuid = current.uuid;
+    row.identity.label = current.label.clone();
+    row.identity.init_uuid = false;
+    row.identity.init_label = false;
 }
 
 /// Announces new and grown partitions to the kernel one by one (BLKPG). Re-reading
@@ -358,8 +367,8 @@ fn format_partitions(
         let hint = def.file_name();
         let job = crate::shell::block_sources::job(
             def,
-            row.fs_uuid_key.unwrap_or(row.uuid),
-            &row.label,
+            row.identity.fs_key(),
+            &row.identity.label,
             &hint,
             work.settings,
             &designators,
@@ -415,8 +424,8 @@ fn luks_params(
             .unwrap_or_default()
     });
     crate::shell::crypt::LuksParams {
-        label: row.label.clone(),
-        uuid: crate::pure::plan::ids::luks_uuid(row.uuid),
+        label: row.identity.label.clone(),
+        uuid: crate::pure::plan::ids::luks_uuid(row.identity.uuid),
         sector_size: work.settings.fs_sector_size as u32,
         key,
     }
@@ -446,10 +455,10 @@ fn announce(row: &PlannedPartition, definitions: &[Definition]) {
     if row.old_size != Some(row.new_size) {
         tracing::info!("Growing existing partition {}.", row.partno);
     }
-    if row.init_uuid {
+    if row.identity.init_uuid {
         tracing::info!("Initializing UUID of existing partition {}.", row.partno);
     }
-    if row.init_label {
+    if row.identity.init_label {
         tracing::info!(
             "Setting partition label of existing partition {}.",
             row.partno
@@ -465,8 +474,8 @@ fn new_entry(
     sector_size: u64,
 ) -> NewEntry {
     let label = match current {
-        Some(e) if !row.init_label => e.label.clone(),
-        _ => row.label.clone(),
+        Some(e) if !row.identity.init_label => e.label.clone(),
+        _ => row.identity.label.clone(),
     };
     let extent = Extent {
         offset: row.offset,
@@ -475,7 +484,7 @@ fn new_entry(
     NewEntry::from_extent(
         row.partno,
         row.partition_type.uuid,
-        row.uuid,
+        row.identity.uuid,
         label,
         extent,
         row.attrs,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::pure::config::{CopyBlocks, Definition, Minimize};
 use crate::pure::gpt_types::Designator;
+use crate::pure::plan::Identity;
 use crate::shell::fs::minimize::MinimizedImage;
 use crate::shell::fs::{FormatJob, FsEnv, FsError};
 
@@ -160,7 +161,7 @@ pub enum SourceError {
 /// Opens the `CopyBlocks=` sources of new partitions (paths resolve under `root`).
 pub fn open_copy_blocks(
     definitions: &[Definition],
-    identities: &[Option<(Uuid, String)>],
+    identities: &[Option<&Identity>],
     root: Option<&Path>,
 ) -> Result<Vec<Option<BlockSource>>, SourceError> {
     let mut out = Vec::with_capacity(definitions.len());
@@ -239,18 +240,25 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
 /// image. Returns the root hashes found, indexed by (hash) definition.
 pub fn minimize_all(
     definitions: &[Definition],
-    identities: &[Option<(Uuid, String)>],
+    identities: &[Option<&Identity>],
     settings: &JobSettings,
     seed: Uuid,
     sources: &mut [Option<BlockSource>],
 ) -> Result<Vec<Option<[u8; 32]>>, FsError> {
     let designators = designators(definitions);
     for ((def, identity), source) in definitions.iter().zip(identities).zip(sources.iter_mut()) {
-        if let Some((uuid, label)) = identity
+        if let Some(identity) = identity
             && wants_minimize(def)
         {
             let hint = def.file_name();
-            let job = job(def, *uuid, label, &hint, settings, &designators);
+            let job = job(
+                def,
+                identity.uuid,
+                &identity.label,
+                &hint,
+                settings,
+                &designators,
+            );
             *source = Some(crate::shell::fs::minimize::minimize(&job)?.into());
         }
     }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::pure::config::{CopyBlocks, Definition, PartitionFilter, UuidSetting};
 use crate::pure::gpt_types::PartitionType;
+use crate::pure::model::Label;
 use crate::pure::plan::geometry::{grain, paddings};
-use crate::shell::disk::{Label, gpt};
+use crate::shell::disk::gpt;
 
 /// Why an image cannot be copied from (upstream's wording).
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+use crate::pure::model::ExistingTable;
 use crate::shell::disk::gpt::NewTable;
-use crate::shell::disk::{DiskError, ExistingTable, Target};
+use crate::shell::disk::{DiskError, Target};
 
 /// The EFI variable, named with systemd's vendor GUID.
 const EFI_VARIABLE: &str =

@@ -12,13 +12,13 @@ use crate::pure::cli::{
     CommandLine, EmptyMode, JsonMode, Options, ParseEnv, Seed, SizeRequest, help_text,
 };
 use crate::pure::config::{self, Definition};
+use crate::pure::model::{DiskState, Label};
 use crate::pure::output::{self, RenderOptions};
-use crate::pure::plan::{self, Plan, PlanInput};
+use crate::pure::plan::{Content, Draft, Identified, Plan};
 use crate::pure::size::format_bytes;
 use crate::shell::apply;
 use crate::shell::block_sources::{self, JobSettings};
 use crate::shell::definition_files;
-use crate::shell::disk::{DiskState, Label};
 use crate::shell::disk::{LockMode, OpenOptions as TargetOptions, Target, TargetKind, open_target};
 use crate::shell::fs::FsEnv;
 
@@ -393,20 +393,10 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         // refuses; it fails cleanly, before anything else happens.
         return Err(fail("Failed to set GPT disk label: Invalid argument"));
     }
-    let mut inputs = Inputs {
-        definitions: &definitions,
-        from_scratch,
-        seed,
-        extend_table: !options.dry_run,
-        copy_sizes: Vec::new(),
-        minimized_sizes: Vec::new(),
-        root_hashes: Vec::new(),
-        // Drawn once, so that every planner call picks the same UUID on a collision.
-        fallback_uuids: definitions.iter().map(|_| Uuid::new_v4()).collect(),
-    };
+    let mut draft = Draft::new(&definitions, &state, from_scratch, seed);
     if options.can_factory_reset {
         // Exit status only: 0 when a factory reset would remove something.
-        return match plan::factory_reset_partitions(&inputs.for_disk(&state)).is_empty() {
+        return match draft.factory_reset_partitions().is_empty() {
             true => Err(Failure { code: EXIT_FAILURE }),
             false => Ok(()),
         };
@@ -417,8 +407,13 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             crate::shell::root_device::in_initrd(),
         );
         if request != crate::shell::factory_reset::Request::No {
-            let removed = plan::factory_reset_partitions(&inputs.for_disk(&state));
-            state = factory_reset(&mut target, state, &removed, request, options)?;
+            let removed = draft.factory_reset_partitions();
+            if let Some(reloaded) = factory_reset(&mut target, &state, &removed, request, options)?
+            {
+                // The removed partitions' definitions are matched anew.
+                state = reloaded;
+                draft = Draft::new(&definitions, &state, from_scratch, seed);
+            }
         }
     }
 
@@ -435,30 +430,33 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         discard: options.discard,
         grain: crate::pure::plan::geometry::grain(state.sector_size),
     };
-    let (identities, uuid_diags) = plan::new_partition_identities(&inputs.for_disk(&state));
+    // Drawn once, so that every use of the identities agrees on a collision.
+    let fallback_uuids: Vec<Uuid> = definitions.iter().map(|_| Uuid::new_v4()).collect();
+    let (identified, uuid_diags) = draft.identify(&fallback_uuids);
     crate::shell::log::emit_all(&uuid_diags);
-    let mut images = block_sources::open_copy_blocks(&definitions, &identities, root.as_deref())
-        .map_err(fail)?;
-    write_tables(
-        options,
-        &definitions,
-        &inputs.for_disk(&state),
-        copy_source.as_deref(),
-    )?;
-    inputs.root_hashes =
-        block_sources::minimize_all(&definitions, &identities, &settings, seed, &mut images)
+    let new_identities = identified.new_identities();
+    let mut images =
+        block_sources::open_copy_blocks(&definitions, &new_identities, root.as_deref())
             .map_err(fail)?;
-    inputs.copy_sizes = images
+    write_tables(options, &definitions, &identified, copy_source.as_deref())?;
+    let root_hashes =
+        block_sources::minimize_all(&definitions, &new_identities, &settings, seed, &mut images)
+            .map_err(fail)?;
+    let contents: Vec<Content> = images
         .iter()
-        .map(|i| i.as_ref().and_then(|m| m.planned_size()))
+        .zip(&root_hashes)
+        .map(|(image, root_hash)| Content {
+            copy_size: image.as_ref().and_then(|m| m.planned_size()),
+            minimized_size: image.as_ref().and_then(|m| m.minimized_size()),
+            root_hash: *root_hash,
+        })
         .collect();
-    inputs.minimized_sizes = images
-        .iter()
-        .map(|i| i.as_ref().and_then(|m| m.minimized_size()))
-        .collect();
+    drop(new_identities);
+    let measured = identified.measure(&contents);
 
+    let mut extend_table = !options.dry_run;
     if options.size == Some(SizeRequest::Auto) {
-        let wanted = plan::minimal_disk_size(&inputs.for_disk(&state));
+        let wanted = measured.minimal_disk_size();
         if target.created {
             tracing::info!(
                 "Automatically determined minimal disk image size as {}.",
@@ -478,12 +476,11 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         // plans with the new space even in a dry run (a fixed --size= does not: the
         // table is loaded once, after growing). Differential seeds 711 and 200241.
         if target.total_bytes > before {
-            inputs.extend_table = true;
+            extend_table = true;
         }
     }
 
-    let input = inputs.for_disk(&state);
-    let (mut plan, diags) = match plan::compute(&input) {
+    let (mut plan, diags) = match measured.place(&state, extend_table) {
         Ok(ok) => ok,
         Err((err, diags)) => {
             crate::shell::log::emit_all(&diags);
@@ -517,11 +514,9 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         settings: &settings,
         options,
         seed,
-        root_hashes: &inputs.root_hashes,
+        root_hashes: &root_hashes,
     };
-    for (hash_definition, root) in write_changes(&plan, &work, &mut target)? {
-        plan.set_root_hash(&definitions, hash_definition, &root);
-    }
+    write_changes(&mut plan, &work, &mut target)?;
     if options.split {
         let mut made = Vec::new();
         let result = crate::shell::split::split(
@@ -556,22 +551,22 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
 /// Removes the partitions a factory reset asks for and reloads the table.
 fn factory_reset(
     target: &mut Target,
-    state: DiskState,
+    state: &DiskState,
     removed: &[u32],
     request: crate::shell::factory_reset::Request,
     options: &Options,
-) -> Result<DiskState, Failure> {
+) -> Result<Option<DiskState>, Failure> {
     if options.dry_run {
         tracing::info!("Refusing to factory reset, please re-run with --dry-run=no.");
-        return Ok(state);
+        return Ok(None);
     }
     tracing::info!("Applying factory reset.");
     let Label::Gpt(table) = &state.label else {
-        return Ok(state);
+        return Ok(None);
     };
     if removed.is_empty() {
         tracing::info!("Factory reset requested, but no partitions to delete found.");
-        return Ok(state);
+        return Ok(None);
     }
     for partno in removed {
         tracing::info!("Removing partition {partno} for factory reset.");
@@ -588,35 +583,7 @@ fn factory_reset(
             ),
         }
     }
-    load_state(target, options)
-}
-
-/// The planner's inputs except the disk state, which changes when the image grows.
-struct Inputs<'a> {
-    definitions: &'a [Definition],
-    from_scratch: bool,
-    seed: Uuid,
-    extend_table: bool,
-    copy_sizes: Vec<Option<u64>>,
-    minimized_sizes: Vec<Option<u64>>,
-    root_hashes: Vec<Option<[u8; 32]>>,
-    fallback_uuids: Vec<Uuid>,
-}
-
-impl Inputs<'_> {
-    fn for_disk<'b>(&'b self, disk: &'b DiskState) -> PlanInput<'b> {
-        PlanInput {
-            definitions: self.definitions,
-            disk,
-            from_scratch: self.from_scratch,
-            seed: self.seed,
-            copy_sizes: &self.copy_sizes,
-            minimized_sizes: &self.minimized_sizes,
-            extend_table: self.extend_table,
-            root_hashes: &self.root_hashes,
-            fallback_uuids: &self.fallback_uuids,
-        }
-    }
+    load_state(target, options).map(Some)
 }
 
 /// `--generate-fstab=`/`--generate-crypttab=`: written below the copy source, before
@@ -624,14 +591,15 @@ impl Inputs<'_> {
 fn write_tables(
     options: &Options,
     definitions: &[Definition],
-    input: &PlanInput,
+    identified: &Identified,
     base: Option<&Path>,
 ) -> Result<(), Failure> {
     // Relative paths are taken from the working directory, as upstream does (joining
     // them to "/" wrote a relative --generate-fstab= to the host's root directory).
-    let uuids: Vec<Option<Uuid>> = plan::identities(input)
+    let uuids: Vec<Option<Uuid>> = identified
+        .identities()
         .into_iter()
-        .map(|i| i.map(|(uuid, _, _)| uuid))
+        .map(|i| i.map(|identity| identity.uuid))
         .collect();
     if let Some(path) = options.generate_fstab.as_deref().map(absolute) {
         let text = crate::pure::fstab::fstab(definitions, &uuids);
@@ -685,25 +653,21 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes the plan; returns the verity root hashes computed while writing.
-fn write_changes(
-    plan: &Plan,
-    work: &apply::Work,
-    target: &mut Target,
-) -> Result<Vec<(usize, [u8; 32])>, Failure> {
+/// Writes the plan, recording in it the verity root hashes computed while writing.
+fn write_changes(plan: &mut Plan, work: &apply::Work, target: &mut Target) -> Result<(), Failure> {
     let options = work.options;
     if !plan.has_changes() {
         tracing::info!("No changes.");
-        return Ok(Vec::new());
+        return Ok(());
     }
     if options.dry_run {
         crate::shell::log::notice("Refusing to repartition, please re-run with --dry-run=no.");
-        return Ok(Vec::new());
+        return Ok(());
     }
     tracing::info!("Applying changes to {}.", node_name(target));
-    let roots = apply::apply(plan, work, target).map_err(fail)?;
+    apply::apply(plan, work, target).map_err(fail)?;
     tracing::info!("All done.");
-    Ok(roots)
+    Ok(())
 }
 
 fn node_name(target: &Target) -> String {

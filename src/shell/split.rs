@@ -89,7 +89,7 @@ pub fn split(
                 .name
                 .map_or_else(|| row.partition_type.uuid.to_string(), str::to_string),
             type_uuid: row.partition_type.uuid.simple().to_string(),
-            partition_uuid: row.uuid.simple().to_string(),
+            partition_uuid: row.identity.uuid.simple().to_string(),
             partno: u64::from(row.partno),
         };
         let path = def.path.display().to_string();

@@ -175,8 +175,8 @@ pub(crate) fn hint(p: &PlannedPartition, node: &str) -> String {
     if let Some(name) = p.path.as_deref().and_then(Path::file_name) {
         return name.to_string_lossy().into_owned();
     }
-    if !p.label.is_empty() {
-        return p.label.clone();
+    if !p.identity.label.is_empty() {
+        return p.identity.label.clone();
     }
     partition_node_name(node, p.partno)
 }
@@ -185,10 +185,10 @@ pub(crate) fn hint(p: &PlannedPartition, node: &str) -> String {
 /// for FILE.
 pub(crate) fn row_values(p: &PlannedPartition, opts: &RenderOptions, json: bool) -> Vec<Value> {
     let g = glyphs(opts.utf8);
-    let label = if p.label.is_empty() {
+    let label = if p.identity.label.is_empty() {
         "-".to_string()
     } else {
-        p.label.clone()
+        p.identity.label.clone()
     };
     let file = match &p.path {
         None => Value::Null,
@@ -202,7 +202,7 @@ pub(crate) fn row_values(p: &PlannedPartition, opts: &RenderOptions, json: bool)
     vec![
         Value::Str(type_name(p)),
         Value::Str(label),
-        Value::Str(p.uuid.hyphenated().to_string()),
+        Value::Str(p.identity.uuid.hyphenated().to_string()),
         Value::Num(u64::from(p.partno)),
         file,
         Value::Str(partition_node_name(&opts.node, p.partno)),
@@ -214,7 +214,8 @@ pub(crate) fn row_values(p: &PlannedPartition, opts: &RenderOptions, json: bool)
         Value::Num(p.new_padding),
         Value::Str(change_string(p.old_padding, p.new_padding, g.arrow)),
         Value::Str(p.activity().to_string()),
-        p.roothash.clone().map_or(Value::Null, Value::Str),
+        p.roothash
+            .map_or(Value::Null, |r| Value::Str(r.to_string())),
         Value::Strv(
             p.dropins
                 .iter()
@@ -270,7 +271,7 @@ pub(crate) fn build_text_table(plan: &Plan, opts: &RenderOptions) -> Table {
             .iter()
             .map(|&c| {
                 let text = row[c].text();
-                let color = if c == 1 && plan.partitions[i].label.is_empty() {
+                let color = if c == 1 && plan.partitions[i].identity.label.is_empty() {
                     Some(GREY)
                 } else if i == last
                     && ((c == COL_SIZE && sum_size > 0) || (c == COL_PADDING && sum_padding > 0))

@@ -86,8 +86,11 @@ fn pp(
         path: path.map(PathBuf::from),
         dropins: Vec::new(),
         partition_type: t,
-        label: label.to_string(),
-        uuid: Uuid::parse_str(uuid).expect("test uuid"),
+        identity: crate::pure::plan::Identity {
+            label: label.to_string(),
+            uuid: Uuid::parse_str(uuid).expect("test uuid"),
+            ..Default::default()
+        },
         partno,
         offset,
         old_size: size.0,
@@ -95,11 +98,8 @@ fn pp(
         old_padding: padding.0,
         new_padding: padding.1,
         attrs: 0,
-        init_uuid: false,
-        init_label: false,
         split_path: None,
         roothash: None,
-        fs_uuid_key: None,
     }
 }
 

@@ -1,12 +1,11 @@
 //! The planner's working record for one partition while the plan is computed.
 
-use uuid::Uuid;
-
 use crate::pure::config::Definition;
 use crate::pure::gpt_types::PartitionType;
+use crate::pure::model::ExistingPartition;
 use crate::pure::plan::PlannedPartition;
 use crate::pure::plan::flags::new_partition_attrs;
-use crate::shell::disk::ExistingPartition;
+use crate::pure::plan::identity::{Identity, RootHash};
 
 /// One partition (defined, existing or both) during planning.
 #[derive(Debug, Clone)]
@@ -41,18 +40,10 @@ pub struct Slot<'a> {
     pub offset: Option<u64>,
     /// Slot number of a new partition.
     pub partno: Option<u32>,
-    /// Final UUID.
-    pub uuid: Uuid,
-    /// Final label.
-    pub label: String,
-    /// UUID initializes an all-zero one.
-    pub init_uuid: bool,
-    /// Label initializes an empty one.
-    pub init_label: bool,
-    /// ROOTHASH cell of a verity partition (hex or `TBD`).
-    pub roothash: Option<String>,
-    /// Key of the file system UUID when it differs from `uuid` (verity).
-    pub fs_uuid_key: Option<Uuid>,
+    /// UUID and label, fixed before any content is made.
+    pub identity: Identity,
+    /// ROOTHASH of a verity partition.
+    pub roothash: Option<RootHash>,
     /// Slot of the partition this one supplements (`SupplementFor=`), while linked.
     pub supplement_for: Option<usize>,
     /// The supplement merged into this partition while it is suppressed: its slot and
@@ -78,12 +69,8 @@ impl<'a> Slot<'a> {
             new_padding: None,
             offset: None,
             partno: None,
-            uuid: Uuid::nil(),
-            label: String::new(),
-            init_uuid: false,
-            init_label: false,
+            identity: Identity::default(),
             roothash: None,
-            fs_uuid_key: None,
             supplement_for: None,
             suppressing: None,
         }
@@ -164,13 +151,15 @@ impl<'a> Slot<'a> {
             path: def.map(|d| d.path.clone()),
             dropins: def.map(|d| d.dropins.clone()).unwrap_or_default(),
             partition_type: self.partition_type,
-            label: if self.label.is_empty() && def.is_none() {
-                // Foreign partitions without a name show their type's name.
-                self.partition_type.name.unwrap_or_default().to_string()
-            } else {
-                self.label.clone()
+            identity: Identity {
+                label: if self.identity.label.is_empty() && def.is_none() {
+                    // Foreign partitions without a name show their type's name.
+                    self.partition_type.name.unwrap_or_default().to_string()
+                } else {
+                    self.identity.label.clone()
+                },
+                ..self.identity.clone()
             },
-            uuid: self.uuid,
             partno: self
                 .existing
                 .as_ref()
@@ -188,11 +177,8 @@ impl<'a> Slot<'a> {
             old_padding: self.current_padding.filter(|_| self.existing.is_some()),
             new_padding: self.new_padding.unwrap_or(0),
             attrs,
-            init_uuid: self.init_uuid,
-            init_label: self.init_label,
             split_path: None,
-            roothash: self.roothash.clone().filter(|_| def.is_some()),
-            fs_uuid_key: self.fs_uuid_key,
+            roothash: self.roothash.filter(|_| def.is_some()),
         }
     }
 }

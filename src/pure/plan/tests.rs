@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use crate::pure::config::{Definition, Level};
 use crate::pure::gpt_types::PartitionType;
-use crate::pure::plan::{
+use crate::pure::model::{DiskState, ExistingPartition, ExistingTable, Label};
+use crate::pure::plan::testing::{
     PlanInput, compute, identities, minimal_disk_size, new_partition_identities,
 };
-use crate::shell::disk::{DiskState, ExistingPartition, ExistingTable, Label};
 
 const SEED: &str = "750b6cd5c4ae4012a15e7be3c29e6a47";
 
@@ -76,7 +76,7 @@ fn home_and_swap_on_one_gib() {
     assert_eq!(sectors, vec![(2048, 1775576), (1777624, 131072)]);
     assert_eq!(plan.partitions[1].new_padding, 96468992);
     assert_eq!(
-        plan.partitions[0].uuid,
+        plan.partitions[0].identity.uuid,
         Uuid::parse_str("4980595d-d74a-483a-aa9e-9903879a0ee5").unwrap()
     );
 }
@@ -158,7 +158,7 @@ fn first_boot_weights_match_upstream() {
         ]
     );
     assert_eq!(
-        plan.partitions[0].uuid.to_string(),
+        plan.partitions[0].identity.uuid.to_string(),
         "6608ec57-916f-4103-9b82-5c054341b92d"
     );
     assert_eq!(plan.last_lba, 21390206);
@@ -323,10 +323,10 @@ fn taken_seed_uuid_falls_back_to_the_given_uuid_everywhere() {
     let (plan, diags) = compute(&inp).unwrap();
     // Logged once, by `new_partition_identities` (upstream logs it before Minimize=).
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(plan.partitions[0].uuid, fallback[0]);
+    assert_eq!(plan.partitions[0].identity.uuid, fallback[0]);
     // The second linux-generic partition derives with k=1, which is free.
     let second = crate::pure::plan::ids::partition_uuid(inp.seed, generic().uuid, 1);
-    assert_eq!(plan.partitions[1].uuid, second);
+    assert_eq!(plan.partitions[1].identity.uuid, second);
     let ids: Vec<Uuid> = identities(&inp).into_iter().map(|i| i.unwrap().0).collect();
     assert_eq!(ids, vec![fallback[0], second]);
     let (new, diags) = new_partition_identities(&inp);
@@ -356,7 +356,7 @@ fn free_seed_uuid_ignores_the_fallback() {
     inp.fallback_uuids = &fallback;
     let (plan, _) = compute(&inp).unwrap();
     assert_eq!(
-        plan.partitions[0].uuid,
+        plan.partitions[0].identity.uuid,
         crate::pure::plan::ids::partition_uuid(inp.seed, generic().uuid, 0)
     );
     assert!(new_partition_identities(&inp).1.is_empty());
@@ -376,7 +376,7 @@ fn explicit_uuid_of_another_definition_is_not_a_collision() {
     let mut inp = input(&defs, &disk);
     inp.fallback_uuids = &fallback;
     let (plan, _) = compute(&inp).unwrap();
-    assert_eq!(plan.partitions[0].uuid, derived);
-    assert_eq!(plan.partitions[1].uuid, derived);
+    assert_eq!(plan.partitions[0].identity.uuid, derived);
+    assert_eq!(plan.partitions[1].identity.uuid, derived);
     assert!(new_partition_identities(&inp).1.is_empty());
 }

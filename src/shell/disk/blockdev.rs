@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use super::gpt::Topology;
+use crate::pure::plan::geometry::Topology;
 
 /// `_IO`/`_IOR`/`_IOW` encoding of the "generic" Linux ioctl layout (x86, arm, riscv).
 const fn ioc(dir: u32, ty: u32, nr: u32, size: u32) -> u32 {

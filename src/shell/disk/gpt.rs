@@ -27,7 +27,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use uuid::Uuid;
 
 pub use super::DiskError;
-use super::{ExistingPartition, ExistingTable, Label};
+use crate::pure::model::{ExistingPartition, ExistingTable, Label};
 
 /// The GPT header signature.
 pub const GPT_SIGNATURE: [u8; 8] = *b"EFI PART";
@@ -584,9 +584,7 @@ pub fn read_label<R: Read + Seek + ?Sized>(
     })
 }
 
-pub use crate::pure::plan::geometry::{
-    Topology, entry_array_sectors, fresh_geometry, fresh_geometry_with, last_usable_lba,
-};
+use crate::pure::plan::geometry::{entry_array_sectors, fresh_geometry, last_usable_lba};
 
 mod write;
 pub use write::{

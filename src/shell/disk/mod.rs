@@ -1,7 +1,8 @@
 //! The target disk: opening image files and block devices, reading the current GPT
-//! into a [`DiskState`] and writing a new table the way libfdisk lays it out.
+//! into a `DiskState` and writing a new table the way libfdisk lays it out.
 //!
-//! This is the imperative shell for everything GPT; `plan` only ever sees `DiskState`.
+//! This is the imperative shell for everything GPT: it produces the core's
+//! [`DiskState`](crate::pure::model::DiskState); `plan` never sees a file.
 
 pub mod blockcopy;
 pub mod blockdev;
@@ -13,12 +14,9 @@ mod testutil;
 use std::io;
 use std::path::PathBuf;
 
-use uuid::Uuid;
-
 pub use gpt::{
-    GptInfo, GptProbe, NewEntry, NewTable, Topology, extend_table, fresh_geometry,
-    fresh_geometry_with, last_usable_lba, probe_sector_size, read_gpt, read_label, write_table,
-    zero_range,
+    GptInfo, GptProbe, NewEntry, NewTable, extend_table, probe_sector_size, read_gpt, read_label,
+    write_table, zero_range,
 };
 pub use target::{
     DiscardOutcome, GrowOutcome, LockMode, OpenOptions, Target, TargetKind, open_target,
@@ -201,64 +199,4 @@ impl DiskError {
             other => other,
         }
     }
-}
-
-/// A partition found in the existing table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExistingPartition {
-    /// 0-based slot index in the entry array (PARTNO column).
-    pub partno: u32,
-    /// GPT type UUID.
-    pub type_uuid: Uuid,
-    /// Partition UUID (may be all-zero).
-    pub uuid: Uuid,
-    /// GPT name (may be empty).
-    pub label: String,
-    /// Byte offset of the first sector.
-    pub offset: u64,
-    /// Size in bytes.
-    pub size: u64,
-    /// GPT attribute bits.
-    pub attrs: u64,
-}
-
-/// An existing GPT.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExistingTable {
-    /// Disk GUID.
-    pub disk_guid: Uuid,
-    /// First usable LBA as recorded in the header.
-    pub first_lba: u64,
-    /// Last usable LBA as recorded in the primary header.
-    pub last_lba: u64,
-    /// Number of entries in the partition entry array (usually 128).
-    pub entry_count: u32,
-    /// Used entries in slot order.
-    pub partitions: Vec<ExistingPartition>,
-    /// Whether the backup header sits on the last LBA. Only a table whose backup is
-    /// elsewhere (the device grew) gets its usable area moved to the end; a table that
-    /// ends early on purpose keeps its last usable LBA (libfdisk's rule).
-    pub backup_at_end: bool,
-}
-
-/// What kind of partition table the device carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Label {
-    /// No partition table.
-    None,
-    /// A GPT.
-    Gpt(ExistingTable),
-    /// Something else (MBR, ...).
-    Other,
-}
-
-/// The target as the planner sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiskState {
-    /// Logical sector size.
-    pub sector_size: u64,
-    /// Device/file size in bytes.
-    pub total_bytes: u64,
-    /// The table found on it.
-    pub label: Label,
 }

@@ -11,8 +11,10 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::gpt::{self, NewTable, Topology};
-use super::{DiskError, DiskState, Label, blockdev};
+use super::gpt::{self, NewTable};
+use super::{DiskError, blockdev};
+use crate::pure::model::{DiskState, Label};
+use crate::pure::plan::geometry::Topology;
 
 /// What the target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

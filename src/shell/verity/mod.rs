@@ -10,6 +10,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 use crate::pure::config::{Definition, Minimize, VerityMode};
+use crate::pure::plan::Identity;
 use crate::shell::block_sources::{BlockSource, JobSettings};
 use crate::shell::fs::FsError;
 
@@ -19,7 +20,7 @@ use crate::shell::fs::FsError;
 /// definition.
 pub fn prebuild_hash_images(
     definitions: &[Definition],
-    identities: &[Option<(Uuid, String)>],
+    identities: &[Option<&Identity>],
     settings: &JobSettings,
     seed: Uuid,
     sources: &mut [Option<BlockSource>],

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::pure::config::{Definition, Level};
 use crate::pure::gpt_types::PartitionType;
-use crate::pure::plan::{Plan, PlanError, PlanInput, compute, minimal_disk_size};
-use crate::shell::disk::{DiskState, ExistingPartition, ExistingTable, Label};
+use crate::pure::model::{DiskState, ExistingPartition, ExistingTable, Label};
+use crate::pure::plan::testing::{PlanInput, compute, minimal_disk_size};
+use crate::pure::plan::{Plan, PlanError};
 
 const MIB: u64 = 1 << 20;
 

@@ -7,6 +7,7 @@ use std::io::Cursor;
 use proptest::prelude::*;
 
 use super::*;
+use crate::pure::plan::geometry::{Topology, fresh_geometry_with};
 use crate::shell::disk::testutil::{Dump, SfPart, Sfdisk, SparseDisk, gpt_regions};
 
 const ESP_LABEL: &str = "Ünïcødé-☃-😀";
