@@ -5,14 +5,10 @@ use std::process::ExitCode;
 use repart::pure::cli::CommandLine;
 
 fn main() -> ExitCode {
-    let colors = repart::shell::log::log_colors(
-        repart::shell::log::detect_color_mode(),
-        std::env::var("SYSTEMD_LOG_COLOR").ok().as_deref(),
-    );
-    repart::shell::log::init(
-        repart::shell::log::level_from_env(std::env::var("SYSTEMD_LOG_LEVEL").ok().as_deref()),
-        colors,
-    );
+    // The environment is read once, here; the run is handed this value.
+    let env = repart::shell::environment::Environment::read();
+    let colors = repart::shell::log::log_colors(env.color_mode, env.log_color.as_deref());
+    repart::shell::log::init(env.log_level, colors);
     let program = std::env::args().next().unwrap_or_else(|| "repart".into());
     let program = program.rsplit('/').next().unwrap_or("repart").to_string();
     let line = match CommandLine::parse_from(std::env::args_os()) {
@@ -22,6 +18,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = repart::shell::run::run(&program, &line);
+    let code = repart::shell::run::run(&program, &line, &env);
     ExitCode::from(code)
 }

@@ -9,6 +9,7 @@ pub mod gpt_types;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod security_args;
 pub mod size;
 pub mod tpm2;

@@ -29,9 +29,10 @@ pub fn notice(message: &str) {
     tracing::info!(target: "repart::notice", "{message}");
 }
 
-/// Reads the color facts from the environment and the standard streams.
-pub fn detect_color_mode() -> ColorMode {
-    use std::io::IsTerminal;
+/// Whether stdout and stderr are both /dev/null (upstream then keeps colors on, as for
+/// a terminal).
+pub fn streams_on_dev_null() -> bool {
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let dev_null = std::fs::metadata("/dev/null").ok();
     let is_dev_null = |fd: std::os::fd::BorrowedFd<'_>| {
@@ -43,18 +44,7 @@ pub fn detect_color_mode() -> ColorMode {
             _ => false,
         }
     };
-    let facts = TerminalFacts {
-        systemd_colors: std::env::var("SYSTEMD_COLORS").ok(),
-        no_color: std::env::var_os("NO_COLOR").is_some(),
-        term: std::env::var("TERM").ok(),
-        colorterm: std::env::var("COLORTERM").ok(),
-        on_tty: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
-        on_dev_null: {
-            use std::os::fd::AsFd;
-            is_dev_null(std::io::stdout().as_fd()) && is_dev_null(std::io::stderr().as_fd())
-        },
-    };
-    ColorMode::from_facts(&facts)
+    is_dev_null(std::io::stdout().as_fd()) && is_dev_null(std::io::stderr().as_fd())
 }
 
 /// Whether log lines get colors: `SYSTEMD_LOG_COLOR` (boolean) may turn them off.

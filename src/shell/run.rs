@@ -3,7 +3,6 @@
 //!
 //! Every message that upstream prints is printed here or in `apply`, in the same order.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -14,13 +13,14 @@ use crate::pure::cli::{
 use crate::pure::config::{self, Definition};
 use crate::pure::model::{DiskState, Label};
 use crate::pure::output::{self, RenderOptions};
-use crate::pure::plan::{Content, Draft, Identified, Plan};
+use crate::pure::plan::{Content, Draft, Identified, Measured, Plan};
+use crate::pure::policy;
 use crate::pure::size::format_bytes;
 use crate::shell::apply;
 use crate::shell::block_sources::{self, JobSettings};
 use crate::shell::definition_files;
 use crate::shell::disk::{LockMode, OpenOptions as TargetOptions, Target, TargetKind, open_target};
-use crate::shell::fs::FsEnv;
+use crate::shell::environment::Environment;
 
 /// Exit status of a failed run.
 pub const EXIT_FAILURE: u8 = 1;
@@ -59,7 +59,7 @@ pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
 }
 
 /// Runs repart; returns the exit status.
-pub fn run(program: &str, line: &CommandLine) -> u8 {
+pub fn run(program: &str, line: &CommandLine, env: &Environment) -> u8 {
     let options = match Options::resolve_with(line, &mut PrintingParseEnv)
         .map_err(|e| e.message)
         .and_then(load_signing_material)
@@ -86,17 +86,16 @@ pub fn run(program: &str, line: &CommandLine) -> u8 {
     if options.list_devices {
         let devices =
             crate::shell::list_devices::list(&crate::shell::list_devices::Roots::default());
-        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let mode = crate::shell::log::detect_color_mode();
+        let mode = env.color_mode;
         let grey = mode.enabled().then(|| mode.grey());
         print!(
             "{}",
-            crate::shell::list_devices::render(&devices, tty, grey)
+            crate::shell::list_devices::render(&devices, env.both_tty, grey)
         );
         return 0;
     }
     let mut created: Option<CreatedImage> = None;
-    let result = execute(&options, &mut created);
+    let result = execute(&options, env, &mut created);
     match result {
         Ok(()) => {
             if let Some(c) = created.as_mut() {
@@ -222,10 +221,11 @@ fn seed(options: &Options) -> Result<Uuid, Failure> {
 
 fn load_definitions(
     options: &Options,
+    env: &Environment,
     sys: &config::specifier::SystemInfo,
 ) -> Result<Vec<Definition>, Failure> {
     let root = options.root.as_ref().map(|r| absolute(r));
-    let load = load_options(options, root);
+    let load = load_options(options, env, root);
     let mut diags = Vec::new();
     let result = match &options.make_ddi {
         // A built-in set (no installed directory was found for the type).
@@ -238,162 +238,72 @@ fn load_definitions(
     result.map_err(fail)
 }
 
-fn load_options(options: &Options, root: Option<PathBuf>) -> config::LoadOptions {
+fn load_options(
+    options: &Options,
+    env: &Environment,
+    root: Option<PathBuf>,
+) -> config::LoadOptions {
     let partition_filter = match (&options.include_partitions, &options.exclude_partitions) {
         (Some(list), _) => Some(config::PartitionFilter::Include(list.clone())),
         (None, Some(list)) => Some(config::PartitionFilter::Exclude(list.clone())),
         (None, None) => None,
     };
-    let prefix = "SYSTEMD_REPART_OVERRIDE_FSTYPE_";
     config::LoadOptions {
-        definitions: definition_files::normalize_definition_dirs(
-            &options.definitions,
-            &std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
-        ),
+        definitions: definition_files::normalize_definition_dirs(&options.definitions, &env.cwd),
         root,
         architecture: options.architecture,
         partition_filter,
         offline: options.offline,
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        running_as_root: unsafe { libc::geteuid() } == 0,
+        running_as_root: env.running_as_root,
         have_private_key: options.private_key_der.is_some(),
         have_certificate: options.certificate_der.is_some(),
         cryptsetup_available: false,
-        utf8: utf8_wanted(),
-        fstype_override: std::env::var("SYSTEMD_REPART_OVERRIDE_FSTYPE")
-            .ok()
-            .filter(|v| !v.is_empty()),
-        fstype_override_by_designator: std::env::vars()
-            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v)))
-            .collect(),
+        utf8: env.utf8,
+        fstype_override: env.fstype_override.clone(),
+        fstype_override_by_designator: env.fstype_override_by_designator.clone(),
     }
 }
 
-fn render_options(options: &Options, node: &str) -> RenderOptions {
-    let columns = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&c| c > 0)
-        .or_else(terminal_width)
-        .unwrap_or(80);
-    let tty = std::io::stdout().is_terminal();
-    // Colors do not need a terminal: SYSTEMD_COLORS=1 forces them into a pipe.
-    let color_mode = crate::shell::log::detect_color_mode();
+fn render_options(options: &Options, env: &Environment, node: &str) -> RenderOptions {
     RenderOptions {
-        utf8: utf8_wanted(),
-        columns,
+        utf8: env.utf8,
+        columns: env.columns,
         header: !options.no_legend,
-        debug: std::env::var("SYSTEMD_LOG_LEVEL")
-            .is_ok_and(|l| l.trim() == "debug" || l.trim() == "7"),
+        debug: env.debug(),
         node: node.to_string(),
-        tty,
-        colors: color_mode.enabled(),
-        color_mode,
-        underline: std::env::var("TERM").as_deref() != Ok("linux"),
+        tty: env.stdout_tty,
+        // Colors do not need a terminal: SYSTEMD_COLORS=1 forces them into a pipe.
+        colors: env.color_mode.enabled(),
+        color_mode: env.color_mode,
+        underline: env.underline,
     }
 }
 
-/// Width of the terminal on stdout, if it is one.
-fn terminal_width() -> Option<usize> {
-    use std::os::fd::AsRawFd;
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
-    let r = unsafe { libc::ioctl(std::io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
-    (r == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
-}
-
-/// Upstream's rule: `SYSTEMD_UTF8` wins; else the locale's codeset, where a bare
-/// environment (no LC_ALL/LC_CTYPE/LANG) counts as UTF-8.
-fn utf8_wanted() -> bool {
-    if let Ok(v) = std::env::var("SYSTEMD_UTF8")
-        && let Some(b) = crate::pure::config::values::parse_boolean(&v)
-    {
-        return b;
-    }
-    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
-    match locale {
-        None => true,
-        Some(l) => {
-            let l = l.to_ascii_lowercase();
-            l.contains("utf-8") || l.contains("utf8")
-        }
-    }
-}
-
-fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), Failure> {
+/// The main sequence: each step asks the planner for one stage and hands it on.
+fn execute(
+    options: &Options,
+    env: &Environment,
+    created: &mut Option<CreatedImage>,
+) -> Result<(), Failure> {
     let seed = seed(options)?;
     let root = options.root.as_ref().map(|r| absolute(r));
-    let sys = config::specifier::SystemInfo::from_host(root.as_deref());
-    let filter = load_options(options, None).partition_filter;
-    let mut definitions =
-        crate::shell::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
-    definitions.extend(load_definitions(options, &sys)?);
-    for warning in crate::pure::verity::reserve_hash_sizes(
-        &mut definitions,
-        options.sector_size.unwrap_or(4096),
-    ) {
-        tracing::warn!("{warning}");
-    }
-    let node = match options.node.clone() {
-        Some(node) => node,
-        None => {
-            let root = crate::shell::root_device::default_root(
-                options.root.as_deref(),
-                crate::shell::root_device::in_initrd(),
-            );
-            match crate::shell::root_device::root_block_device(&root) {
-                Some(device) => device.display().to_string(),
-                None => {
-                    tracing::error!("Failed to discover root block device.");
-                    return Err(Failure {
-                        code: EXIT_NO_DEVICE,
-                    });
-                }
-            }
-        }
-    };
-
-    let create = options.empty == EmptyMode::Create;
-    // Growing the file with --size= (a number or auto) happens even in dry-run mode,
-    // so it needs write access.
-    let writable = !options.dry_run || create || options.size.is_some();
-    let open = TargetOptions {
-        writable,
-        create,
-        lock: if options.dry_run {
-            LockMode::Shared
-        } else {
-            LockMode::Exclusive
-        },
-    };
-    let mut target = open_target(Path::new(&node), &open).map_err(fail)?;
-    if create {
-        *created = Some(CreatedImage {
-            _tracked: crate::shell::signal_cleanup::track(&absolute(Path::new(&node))),
-            path: PathBuf::from(&node),
-            keep: false,
-        });
-    }
-
+    let sys = config::specifier::SystemInfo::from_host(root.as_deref(), &env.tmp_vars);
+    let definitions = read_definitions(options, env, &sys)?;
+    let node = target_node(options, env)?;
+    let mut target = open(options, &node, created)?;
     if let Some(SizeRequest::Bytes(bytes)) = options.size {
         grow_file(&mut target, bytes, options)?;
     }
-
-    let mut state = load_state(&mut target, options)?;
+    let state = load_state(&mut target, options)?;
     let from_scratch = decide_scratch(options, &state, &node_name(&target))?;
     if !from_scratch && matches!(&state.label, Label::Gpt(t) if t.disk_guid.is_nil()) {
         // Upstream replaces an all-zero disk GUID by a derived one, which libfdisk
         // refuses; it fails cleanly, before anything else happens.
         return Err(fail("Failed to set GPT disk label: Invalid argument"));
     }
-    let mut draft = Draft::new(&definitions, &state, from_scratch, seed);
+
+    // Stage 1: definitions matched to the partitions on the disk.
+    let draft = Draft::new(&definitions, &state, from_scratch, seed);
     if options.can_factory_reset {
         // Exit status only: 0 when a factory reset would remove something.
         return match draft.factory_reset_partitions().is_empty() {
@@ -401,39 +311,27 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
             false => Ok(()),
         };
     }
-    if !from_scratch {
-        let request = crate::shell::factory_reset::requested(
-            options.factory_reset,
-            crate::shell::root_device::in_initrd(),
-        );
-        if request != crate::shell::factory_reset::Request::No {
-            let removed = draft.factory_reset_partitions();
-            if let Some(reloaded) = factory_reset(&mut target, &state, &removed, request, options)?
-            {
-                // The removed partitions' definitions are matched anew.
-                state = reloaded;
-                draft = Draft::new(&definitions, &state, from_scratch, seed);
-            }
-        }
-    }
+    let (state, draft) = factory_reset_step(&mut target, state, draft, options, env)?;
 
-    let fs_env = FsEnv::from_process_env();
+    // Stage 2: UUIDs and labels, drawn once (a taken seed-derived UUID falls back to
+    // a random one, the same wherever it is used).
+    let fallback_uuids: Vec<Uuid> = definitions.iter().map(|_| Uuid::new_v4()).collect();
+    let (identified, uuid_diags) = draft.identify(&fallback_uuids);
+    crate::shell::log::emit_all(&uuid_diags);
+
+    // Stage 3: block content (CopyBlocks= sources, Minimize= images, verity trees).
     let copy_source = options
         .copy_source
         .as_ref()
         .or(options.root.as_ref())
         .map(|p| absolute(p));
     let settings = JobSettings {
-        env: &fs_env,
+        env: &env.fs,
         copy_source: copy_source.as_deref(),
-        fs_sector_size: options.sector_size.unwrap_or(4096),
+        fs_sector_size: policy::fs_sector_size(options.sector_size),
         discard: options.discard,
         grain: crate::pure::plan::geometry::grain(state.sector_size),
     };
-    // Drawn once, so that every use of the identities agrees on a collision.
-    let fallback_uuids: Vec<Uuid> = definitions.iter().map(|_| Uuid::new_v4()).collect();
-    let (identified, uuid_diags) = draft.identify(&fallback_uuids);
-    crate::shell::log::emit_all(&uuid_diags);
     let new_identities = identified.new_identities();
     let mut images =
         block_sources::open_copy_blocks(&definitions, &new_identities, root.as_deref())
@@ -442,67 +340,20 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     let root_hashes =
         block_sources::minimize_all(&definitions, &new_identities, &settings, seed, &mut images)
             .map_err(fail)?;
-    let contents: Vec<Content> = images
-        .iter()
-        .zip(&root_hashes)
-        .map(|(image, root_hash)| Content {
-            copy_size: image.as_ref().and_then(|m| m.planned_size()),
-            minimized_size: image.as_ref().and_then(|m| m.minimized_size()),
-            root_hash: *root_hash,
-        })
-        .collect();
     drop(new_identities);
-    let measured = identified.measure(&contents);
+    let measured = identified.measure(&contents(&images, &root_hashes));
+    let (state, extend_table) = size_auto_step(&mut target, state, &measured, options)?;
 
-    let mut extend_table = !options.dry_run;
-    if options.size == Some(SizeRequest::Auto) {
-        let wanted = measured.minimal_disk_size();
-        if target.created {
-            tracing::info!(
-                "Automatically determined minimal disk image size as {}.",
-                format_bytes(wanted)
-            );
-        } else {
-            tracing::info!(
-                "Automatically determined minimal disk image size as {}, current image size is {}.",
-                format_bytes(wanted),
-                format_bytes(state.total_bytes)
-            );
-        }
-        let before = target.total_bytes;
-        grow_file(&mut target, wanted, options)?;
-        state = load_state(&mut target, options)?;
-        // Upstream reloads the table after --size=auto grew the image, and that reload
-        // plans with the new space even in a dry run (a fixed --size= does not: the
-        // table is loaded once, after growing). Differential seeds 711 and 200241.
-        if target.total_bytes > before {
-            extend_table = true;
-        }
-    }
-
-    let (mut plan, diags) = match measured.place(&state, extend_table) {
-        Ok(ok) => ok,
-        Err((err, diags)) => {
-            crate::shell::log::emit_all(&diags);
-            tracing::error!("{err}");
-            tracing::info!("{}", err.size_hint());
-            if let Some(detail) = err.shortfall_detail() {
-                tracing::info!("{detail}");
-            }
-            return Err(Failure { code: EXIT_FAILURE });
-        }
-    };
-    crate::shell::log::emit_all(&diags);
-
+    // Stage 4: the placed plan, shown, written, split and shown again.
+    let mut plan = place(&measured, &state, extend_table)?;
     let name = node_name(&target);
-    let render = render_options(options, &name);
+    let render = render_options(options, env, &name);
     if options.json == JsonMode::Off && options.pretty != Some(false) {
         if plan.partitions.is_empty() && plan.dropped == 0 {
             tracing::info!("Empty partition table.");
         }
         print!("{}", output::table_and_bar(&plan, &render));
     }
-
     let existing = match &state.label {
         Label::Gpt(table) if !plan.from_scratch => table.partitions.clone(),
         _ => Vec::new(),
@@ -518,24 +369,8 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
     };
     write_changes(&mut plan, &work, &mut target)?;
     if options.split {
-        let mut made = Vec::new();
-        let result = crate::shell::split::split(
-            &mut plan,
-            &definitions,
-            &options.defer_partitions,
-            &name,
-            &target.file,
-            &sys,
-            &mut made,
-        );
-        if let Err(e) = result {
-            for path in made {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(fail(e));
-        }
+        split_step(&mut plan, &definitions, options, &target, &sys)?;
     }
-
     match options.json {
         // The late dump: the table again, now with the root hashes (spec §7.1).
         JsonMode::Off if options.pretty != Some(false) && plan.has_root_hash() => {
@@ -544,6 +379,197 @@ fn execute(options: &Options, created: &mut Option<CreatedImage>) -> Result<(), 
         JsonMode::Off => {}
         JsonMode::Short => print!("{}", output::json(&plan, &render, false)),
         JsonMode::Pretty => print!("{}", output::json(&plan, &render, true)),
+    }
+    Ok(())
+}
+
+/// `--copy-from=` partitions, then the repart.d definitions, verity hash partitions
+/// sized from their data partitions.
+fn read_definitions(
+    options: &Options,
+    env: &Environment,
+    sys: &config::specifier::SystemInfo,
+) -> Result<Vec<Definition>, Failure> {
+    let filter = load_options(options, env, None).partition_filter;
+    let mut definitions =
+        crate::shell::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
+    definitions.extend(load_definitions(options, env, sys)?);
+    let fs_sector_size = policy::fs_sector_size(options.sector_size);
+    for warning in crate::pure::verity::reserve_hash_sizes(&mut definitions, fs_sector_size) {
+        tracing::warn!("{warning}");
+    }
+    Ok(definitions)
+}
+
+/// The device or image to work on: the argument, else the disk backing the root file
+/// system (none found: exit 76).
+fn target_node(options: &Options, env: &Environment) -> Result<String, Failure> {
+    if let Some(node) = options.node.clone() {
+        return Ok(node);
+    }
+    let root = crate::shell::root_device::default_root(options.root.as_deref(), env.in_initrd);
+    match crate::shell::root_device::root_block_device(&root) {
+        Some(device) => Ok(device.display().to_string()),
+        None => {
+            tracing::error!("Failed to discover root block device.");
+            Err(Failure {
+                code: EXIT_NO_DEVICE,
+            })
+        }
+    }
+}
+
+/// Opens (or with `--empty=create` creates) the target, locked.
+fn open(
+    options: &Options,
+    node: &str,
+    created: &mut Option<CreatedImage>,
+) -> Result<Target, Failure> {
+    let create = options.empty == EmptyMode::Create;
+    // Growing the file with --size= (a number or auto) happens even in dry-run mode,
+    // so it needs write access.
+    let writable = !options.dry_run || create || options.size.is_some();
+    let open = TargetOptions {
+        writable,
+        create,
+        lock: if options.dry_run {
+            LockMode::Shared
+        } else {
+            LockMode::Exclusive
+        },
+    };
+    let target = open_target(Path::new(node), &open).map_err(fail)?;
+    if create {
+        *created = Some(CreatedImage {
+            _tracked: crate::shell::signal_cleanup::track(&absolute(Path::new(node))),
+            path: PathBuf::from(node),
+            keep: false,
+        });
+    }
+    Ok(target)
+}
+
+/// A requested factory reset: the partitions the draft names are removed and the
+/// table reloaded; the definitions are then matched anew (a new draft).
+fn factory_reset_step<'a>(
+    target: &mut Target,
+    state: DiskState,
+    draft: Draft<'a>,
+    options: &Options,
+    env: &Environment,
+) -> Result<(DiskState, Draft<'a>), Failure> {
+    if draft.from_scratch() {
+        return Ok((state, draft));
+    }
+    let request = crate::shell::factory_reset::requested(options.factory_reset, env.in_initrd);
+    if request == crate::shell::factory_reset::Request::No {
+        return Ok((state, draft));
+    }
+    let removed = draft.factory_reset_partitions();
+    match factory_reset(target, &state, &removed, request, options)? {
+        Some(reloaded) => {
+            let draft = draft.redraft(&reloaded);
+            Ok((reloaded, draft))
+        }
+        None => Ok((state, draft)),
+    }
+}
+
+/// What stage 3 records per definition: block copy sizes, `Minimize=` sizes and the
+/// root hashes `Minimize=` found.
+fn contents(
+    images: &[Option<block_sources::BlockSource>],
+    root_hashes: &[Option<[u8; 32]>],
+) -> Vec<Content> {
+    images
+        .iter()
+        .zip(root_hashes)
+        .map(|(image, root_hash)| Content {
+            copy_size: image.as_ref().and_then(|m| m.planned_size()),
+            minimized_size: image.as_ref().and_then(|m| m.minimized_size()),
+            root_hash: *root_hash,
+        })
+        .collect()
+}
+
+/// `--size=auto`: grows the image to what the measured partitions need and reloads
+/// it. Returns the state to place on and whether the table's end moves to the end of
+/// the device.
+fn size_auto_step(
+    target: &mut Target,
+    state: DiskState,
+    measured: &Measured,
+    options: &Options,
+) -> Result<(DiskState, bool), Failure> {
+    let extend_table = !options.dry_run;
+    if options.size != Some(SizeRequest::Auto) {
+        return Ok((state, extend_table));
+    }
+    let wanted = measured.minimal_disk_size();
+    if target.created {
+        tracing::info!(
+            "Automatically determined minimal disk image size as {}.",
+            format_bytes(wanted)
+        );
+    } else {
+        tracing::info!(
+            "Automatically determined minimal disk image size as {}, current image size is {}.",
+            format_bytes(wanted),
+            format_bytes(state.total_bytes)
+        );
+    }
+    let before = target.total_bytes;
+    grow_file(target, wanted, options)?;
+    let state = load_state(target, options)?;
+    // Upstream reloads the table after --size=auto grew the image, and that reload
+    // plans with the new space even in a dry run (a fixed --size= does not: the
+    // table is loaded once, after growing). Differential seeds 711 and 200241.
+    Ok((state, extend_table || target.total_bytes > before))
+}
+
+/// Stage 4, with upstream's messages when the partitions do not fit.
+fn place(measured: &Measured, state: &DiskState, extend_table: bool) -> Result<Plan, Failure> {
+    match measured.place(state, extend_table) {
+        Ok((plan, diags)) => {
+            crate::shell::log::emit_all(&diags);
+            Ok(plan)
+        }
+        Err((err, diags)) => {
+            crate::shell::log::emit_all(&diags);
+            tracing::error!("{err}");
+            tracing::info!("{}", err.size_hint());
+            if let Some(detail) = err.shortfall_detail() {
+                tracing::info!("{detail}");
+            }
+            Err(Failure { code: EXIT_FAILURE })
+        }
+    }
+}
+
+/// `--split=yes`: each partition with a `SplitName=` into its own file (removed again
+/// when one fails).
+fn split_step(
+    plan: &mut Plan,
+    definitions: &[Definition],
+    options: &Options,
+    target: &Target,
+    sys: &config::specifier::SystemInfo,
+) -> Result<(), Failure> {
+    let mut made = Vec::new();
+    let result = crate::shell::split::split(
+        plan,
+        definitions,
+        &options.defer_partitions,
+        &node_name(target),
+        &target.file,
+        sys,
+        &mut made,
+    );
+    if let Err(e) = result {
+        for path in made {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(fail(e));
     }
     Ok(())
 }
@@ -737,27 +763,17 @@ fn grow_file(target: &mut Target, bytes: u64, options: &Options) -> Result<(), F
 }
 
 fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failure> {
-    let sector_size = match options.sector_size {
+    let block_device = target.kind == TargetKind::BlockDevice;
+    let sector_size = match policy::sector_size(options.sector_size, options.empty, block_device) {
         Some(s) => s,
-        None if matches!(
-            options.empty,
-            EmptyMode::Require | EmptyMode::Force | EmptyMode::Create
-        ) && !(target.kind == TargetKind::BlockDevice) =>
-        {
-            512
-        }
         None => target.default_sector_size().map_err(fail)?,
     };
     let label = if target.total_bytes == 0 {
         Label::None
     } else {
-        match (target.read_label(sector_size), options.empty) {
-            (Ok(label), _) => label,
-            // Starting over is how a damaged table is recovered: its contents don't matter.
-            (Err(_), EmptyMode::Force | EmptyMode::Create) => Label::None,
-            // A damaged table is still a disk label ("already has a disk label").
-            (Err(_), EmptyMode::Require) => Label::Other,
-            (Err(e), _) => return Err(fail(e)),
+        match target.read_label(sector_size) {
+            Ok(label) => label,
+            Err(e) => policy::unreadable_label(options.empty).ok_or_else(|| fail(e))?,
         }
     };
     Ok(DiskState {
@@ -768,25 +784,10 @@ fn load_state(target: &mut Target, options: &Options) -> Result<DiskState, Failu
 }
 
 fn decide_scratch(options: &Options, state: &DiskState, name: &str) -> Result<bool, Failure> {
-    let refuse = |message: String| {
-        crate::shell::log::notice(&message);
-        Err(Failure {
+    policy::from_scratch(options.empty, &state.label).map_err(|refusal| {
+        crate::shell::log::notice(&format!("Disk {name} {refusal}"));
+        Failure {
             code: EXIT_LABEL_REFUSED,
-        })
-    };
-    match (options.empty, &state.label) {
-        (EmptyMode::Force | EmptyMode::Create, _) => Ok(true),
-        (EmptyMode::Refuse, Label::Gpt(_)) | (EmptyMode::Allow, Label::Gpt(_)) => Ok(false),
-        (EmptyMode::Refuse, _) => refuse(format!(
-            "Disk {name} has no GPT disk label, not repartitioning."
-        )),
-        (EmptyMode::Allow, Label::None) => Ok(true),
-        (EmptyMode::Allow, Label::Other) => refuse(format!(
-            "Disk {name} has non-GPT disk label, not repartitioning."
-        )),
-        (EmptyMode::Require, Label::None) => Ok(true),
-        (EmptyMode::Require, _) => {
-            refuse(format!("Disk {name} already has a disk label, refusing."))
         }
-    }
+    })
 }

@@ -9,8 +9,9 @@ use std::path::Path;
 use crate::pure::config::specifier::{OsRelease, SystemInfo};
 
 impl SystemInfo {
-    /// Reads the host's facts; `root` is `--root=` (or the image mount point), if any.
-    pub fn from_host(root: Option<&Path>) -> SystemInfo {
+    /// Reads the host's facts; `root` is `--root=` (or the image mount point), if any;
+    /// `env_tmp` are `$TMPDIR`, `$TEMP` and `$TMP` (read once with the environment).
+    pub fn from_host(root: Option<&Path>, env_tmp: &[Option<String>; 3]) -> SystemInfo {
         // Upstream reads these with chase below the root: symlinks resolve inside it.
         let under_root = |p: &str| match root {
             Some(_) => crate::shell::root_paths::chase(root, p),
@@ -40,14 +41,15 @@ impl SystemInfo {
         // Upstream uses the first of these that is an absolute, normalized path of an
         // existing directory (a relative or missing one is skipped), else the default.
         let env_tmp = || {
-            ["TMPDIR", "TEMP", "TMP"]
+            env_tmp
                 .iter()
-                .filter_map(|v| std::env::var(v).ok())
+                .flatten()
                 .find(|value| {
                     let normalized =
                         !value.contains("//") && !value.split('/').any(|c| c == "." || c == "..");
                     value.starts_with('/') && normalized && Path::new(value).is_dir()
                 })
+                .cloned()
         };
         let (tmp_dir, var_tmp_dir) = if root.is_some() {
             ("/tmp".to_string(), "/var/tmp".to_string())
@@ -214,7 +216,7 @@ mod tests {
         .unwrap();
         std::fs::create_dir_all(dir.path().join("usr/lib")).unwrap();
         std::fs::write(dir.path().join("usr/lib/os-release"), "ID=test\n").unwrap();
-        let sys = SystemInfo::from_host(Some(dir.path()));
+        let sys = SystemInfo::from_host(Some(dir.path()), &[None, None, None]);
         assert_eq!(
             sys.machine_id.as_deref(),
             Some("0123456789abcdef0123456789abcdef")

@@ -51,6 +51,17 @@ impl<'a> Draft<'a> {
         }
     }
 
+    /// The same definitions matched against `disk` instead (after a factory reset
+    /// removed some of the partitions this draft matched).
+    pub fn redraft(&self, disk: &DiskState) -> Draft<'a> {
+        Draft::new(self.definitions, disk, self.from_scratch, self.seed)
+    }
+
+    /// Whether the table is made from scratch (no existing partitions were matched).
+    pub fn from_scratch(&self) -> bool {
+        self.from_scratch
+    }
+
     /// Slot numbers of existing partitions a factory reset removes: those matched by a
     /// definition with `FactoryReset=yes`.
     pub fn factory_reset_partitions(&self) -> Vec<u32> {

@@ -152,13 +152,7 @@ impl FsEnv {
                 }
             }
         }
-        if let Some(dir) = tmp
-            .into_iter()
-            .flatten()
-            .find(|d| d.starts_with('/') && !d.split('/').any(|c| c == ".."))
-        {
-            env.tmp_dir = PathBuf::from(dir);
-        }
+        env.tmp_dir = crate::pure::policy::scratch_dir(tmp[0], tmp[1], tmp[2]);
         env
     }
 

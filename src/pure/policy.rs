@@ -1,0 +1,128 @@
+//! Decisions the main sequence takes before planning, from facts the shell gathered:
+//! the sector size to read the target with, whether to start from an empty table
+//! (`--empty=`), what a damaged table counts as, and where scratch files go.
+
+use std::path::PathBuf;
+
+use crate::pure::cli::EmptyMode;
+use crate::pure::model::Label;
+
+/// The sector size to read the target with: `--sector-size=`; else 512 for an image
+/// file the run starts over on (`--empty=require|force|create`: nothing on it matters);
+/// `None` when the target has to be probed for it.
+pub fn sector_size(requested: Option<u64>, empty: EmptyMode, block_device: bool) -> Option<u64> {
+    match requested {
+        Some(size) => Some(size),
+        None if matches!(
+            empty,
+            EmptyMode::Require | EmptyMode::Force | EmptyMode::Create
+        ) && !block_device =>
+        {
+            Some(512)
+        }
+        None => None,
+    }
+}
+
+/// The sector size file systems are made with: `--sector-size=`, else 4096.
+pub fn fs_sector_size(requested: Option<u64>) -> u64 {
+    requested.unwrap_or(4096)
+}
+
+/// What a table that cannot be read counts as, `None` when that is an error: starting
+/// over is how a damaged table is recovered (its contents don't matter), and with
+/// `--empty=require` a damaged table is still a disk label.
+pub fn unreadable_label(empty: EmptyMode) -> Option<Label> {
+    match empty {
+        EmptyMode::Force | EmptyMode::Create => Some(Label::None),
+        EmptyMode::Require => Some(Label::Other),
+        EmptyMode::Refuse | EmptyMode::Allow => None,
+    }
+}
+
+/// Why `--empty=` forbids repartitioning this disk (upstream exits with 77).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LabelRefusal {
+    /// `--empty=refuse` and no GPT.
+    #[error("has no GPT disk label, not repartitioning.")]
+    NoGpt,
+    /// `--empty=allow` and another kind of label.
+    #[error("has non-GPT disk label, not repartitioning.")]
+    NotGpt,
+    /// `--empty=require` and some label.
+    #[error("already has a disk label, refusing.")]
+    HasLabel,
+}
+
+/// Whether the table is made from scratch (`--empty=` against the label found).
+pub fn from_scratch(empty: EmptyMode, label: &Label) -> Result<bool, LabelRefusal> {
+    match (empty, label) {
+        (EmptyMode::Force | EmptyMode::Create, _) => Ok(true),
+        (EmptyMode::Refuse | EmptyMode::Allow, Label::Gpt(_)) => Ok(false),
+        (EmptyMode::Refuse, _) => Err(LabelRefusal::NoGpt),
+        (EmptyMode::Allow, Label::None) => Ok(true),
+        (EmptyMode::Allow, Label::Other) => Err(LabelRefusal::NotGpt),
+        (EmptyMode::Require, Label::None) => Ok(true),
+        (EmptyMode::Require, _) => Err(LabelRefusal::HasLabel),
+    }
+}
+
+/// Where large scratch files go (upstream's "var tmp"): the first of `$TMPDIR`,
+/// `$TEMP`, `$TMP` that is an absolute path without `..`, else `/var/tmp`.
+pub fn scratch_dir(tmpdir: Option<&str>, temp: Option<&str>, tmp: Option<&str>) -> PathBuf {
+    [tmpdir, temp, tmp]
+        .into_iter()
+        .flatten()
+        .find(|d| d.starts_with('/') && !d.split('/').any(|c| c == ".."))
+        .map_or_else(|| PathBuf::from("/var/tmp"), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sector_size_is_probed_unless_given_or_starting_over_on_a_file() {
+        assert_eq!(sector_size(Some(4096), EmptyMode::Allow, false), Some(4096));
+        assert_eq!(sector_size(None, EmptyMode::Force, false), Some(512));
+        assert_eq!(sector_size(None, EmptyMode::Force, true), None);
+        assert_eq!(sector_size(None, EmptyMode::Allow, false), None);
+    }
+
+    #[test]
+    fn empty_modes_against_labels() {
+        let gpt = Label::Gpt(crate::pure::model::ExistingTable {
+            disk_guid: uuid::Uuid::nil(),
+            first_lba: 34,
+            last_lba: 100,
+            entry_count: 128,
+            partitions: Vec::new(),
+            backup_at_end: true,
+        });
+        assert_eq!(from_scratch(EmptyMode::Refuse, &gpt), Ok(false));
+        assert_eq!(
+            from_scratch(EmptyMode::Refuse, &Label::None),
+            Err(LabelRefusal::NoGpt)
+        );
+        assert_eq!(from_scratch(EmptyMode::Allow, &Label::None), Ok(true));
+        assert_eq!(
+            from_scratch(EmptyMode::Allow, &Label::Other),
+            Err(LabelRefusal::NotGpt)
+        );
+        assert_eq!(
+            from_scratch(EmptyMode::Require, &gpt),
+            Err(LabelRefusal::HasLabel)
+        );
+        assert_eq!(from_scratch(EmptyMode::Create, &gpt), Ok(true));
+        assert_eq!(unreadable_label(EmptyMode::Allow), None);
+    }
+
+    #[test]
+    fn scratch_dir_skips_relative_and_dotdot() {
+        assert_eq!(scratch_dir(None, None, None), PathBuf::from("/var/tmp"));
+        assert_eq!(
+            scratch_dir(Some("rel"), Some("/a/../b"), Some("/t")),
+            PathBuf::from("/t")
+        );
+    }
+}
