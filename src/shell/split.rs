@@ -135,15 +135,6 @@ pub fn split(
         copy_region(image, row.offset, row.new_size, &file).map_err(err)?;
         plan.partitions[row_index].split_path = Some(path);
     }
-    // Upstream shows the SPLIT PATH column only when some partition has a split path;
-    // the others then read "-".
-    if plan.partitions.iter().any(|row| row.split_path.is_some()) {
-        for row in plan.partitions.iter_mut() {
-            if row.split_path.is_none() {
-                row.split_path = Some("-".to_string());
-            }
-        }
-    }
     Ok(())
 }
 

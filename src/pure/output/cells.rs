@@ -245,14 +245,32 @@ pub(crate) fn visible_columns(rows: &[Vec<Value>], debug: bool, json: bool) -> V
     cols
 }
 
+/// The cells of every row of `plan`.
+pub(crate) fn rows(plan: &Plan, opts: &RenderOptions, json: bool) -> Vec<Vec<Value>> {
+    let mut rows: Vec<Vec<Value>> = plan
+        .partitions
+        .iter()
+        .map(|p| row_values(p, opts, json))
+        .collect();
+    // Upstream shows the SPLIT PATH column only when some partition has a split path;
+    // the others then read "-".
+    if rows
+        .iter()
+        .any(|r| r.get(COL_SPLIT_PATH).is_some_and(Value::has_value))
+    {
+        for cell in rows.iter_mut().filter_map(|r| r.get_mut(COL_SPLIT_PATH)) {
+            if *cell == Value::Null {
+                *cell = Value::Str("-".to_string());
+            }
+        }
+    }
+    rows
+}
+
 /// Builds the text-mode table: header, one row per partition, and the Σ row.
 pub(crate) fn build_text_table(plan: &Plan, opts: &RenderOptions) -> Table {
     let g = glyphs(opts.utf8);
-    let values: Vec<Vec<Value>> = plan
-        .partitions
-        .iter()
-        .map(|p| row_values(p, opts, false))
-        .collect();
+    let values = rows(plan, opts, false);
     let cols = visible_columns(&values, opts.debug, false);
 
     let sum_size = plan

@@ -3,7 +3,7 @@
 //! `short` is one line without spaces. Both end with a newline.
 
 use crate::pure::output::RenderOptions;
-use crate::pure::output::cells::{COLUMNS, Value, row_values, visible_columns};
+use crate::pure::output::cells::{COLUMNS, Value, rows, visible_columns};
 use crate::pure::output::table::NORMAL;
 use crate::pure::plan::Plan;
 
@@ -89,11 +89,7 @@ fn push_value(out: &mut String, v: &Value, pretty: bool, color: bool, indent: us
 /// The JSON document for `plan`.
 pub(crate) fn render(plan: &Plan, opts: &RenderOptions, pretty: bool) -> String {
     let color = pretty && opts.colors;
-    let rows: Vec<Vec<Value>> = plan
-        .partitions
-        .iter()
-        .map(|p| row_values(p, opts, true))
-        .collect();
+    let rows = rows(plan, opts, true);
     let cols = visible_columns(&rows, opts.debug, true);
 
     let mut out = String::from("[");

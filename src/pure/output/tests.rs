@@ -814,3 +814,16 @@ fn node_names() {
     assert_eq!(partition_node_name("/dev/nvme0n1", 0), "/dev/nvme0n1p1");
     assert_eq!(partition_node_name("/dev/sda", 2), "/dev/sda3");
 }
+
+/// Rows without a split artifact read "-" once some row has one (the column is shown),
+/// and stay null while none has (it is not).
+#[test]
+fn split_path_dashes_only_next_to_a_split_path() {
+    let mut p = cap_created();
+    let json = |p: &Plan| crate::pure::output::json(p, &opts("img.raw"), false);
+    assert!(!json(&p).contains("split_path"));
+    p.partitions[0].split_path = Some("img.esp.raw".to_string());
+    let text = json(&p);
+    assert!(text.contains(r#""split_path":"img.esp.raw""#), "{text}");
+    assert_eq!(text.matches(r#""split_path":"-""#).count(), p.partitions.len() - 1);
+}
