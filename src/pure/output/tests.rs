@@ -825,5 +825,8 @@ fn split_path_dashes_only_next_to_a_split_path() {
     p.partitions[0].split_path = Some("img.esp.raw".to_string());
     let text = json(&p);
     assert!(text.contains(r#""split_path":"img.esp.raw""#), "{text}");
-    assert_eq!(text.matches(r#""split_path":"-""#).count(), p.partitions.len() - 1);
+    assert_eq!(
+        text.matches(r#""split_path":"-""#).count(),
+        p.partitions.len() - 1
+    );
 }
