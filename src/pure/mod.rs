@@ -21,7 +21,9 @@ mod tests {
     /// `src/pure/` (comments aside), except the one re-export listed here.
     #[test]
     fn the_core_imports_nothing_from_the_shell() {
-        const ALLOWED: &[&str] = &["pub use crate::shell::signing::Secret;"];
+        // Spelled in pieces so that this test does not find itself.
+        let needle = ["crate", "shell"].join("::");
+        let allowed = [format!("pub use {needle}::signing::Secret;")];
         let mut offenders = Vec::new();
         let mut dirs = vec![std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -37,7 +39,7 @@ mod tests {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (n, line) in text.lines().enumerate() {
                     let code = line.split("//").next().unwrap_or_default().trim();
-                    if code.contains("crate::shell") && !ALLOWED.contains(&code) {
+                    if code.contains(&needle) && !allowed.iter().any(|a| a == code) {
                         offenders.push(format!("{}:{}: {code}", path.display(), n + 1));
                     }
                 }
