@@ -336,7 +336,7 @@ fn tpm2_signed_policy_key_and_no_pcrs() {
         "332b3eb1f6acaa37bc9c7adf1fc57e8469f9a9c7ceb81d36c218d4d5d28a0225"
     );
     assert_eq!(t["tpm2_pubkey_pcrs"], serde_json::json!([11]));
-    assert_eq!(t["tpm2_pubkey"], repart::pure::tpm2::token::base64(&pem));
+    assert_eq!(t["tpm2_pubkey"], repart::pure::base64::encode(&pem));
 
     // --tpm2-pcrs= (empty) and --tpm2-public-key-pcrs= (empty): no policy at all, no
     // bank, no key; upstream unlocks it.
@@ -403,7 +403,7 @@ fn tpm2_seal_key_handles() {
     );
     // The SRK named explicitly: created on first use, the same key in the token.
     let (t, _) = with_handle(0x8100_0001, "c").unwrap();
-    let srk = repart::pure::tpm2::token::base64(&[0x81, 0, 0, 1]);
+    let srk = repart::pure::base64::encode(&[0x81, 0, 0, 1]);
     assert!(
         t["tpm2_srk"].as_str().unwrap().starts_with(&srk[..5]),
         "{t}"

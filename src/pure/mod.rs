@@ -1,6 +1,7 @@
 //! The functional core: values in, values out. Nothing here reads files, the clock,
 //! the environment or a random source; the shell gathers those facts and passes them in.
 
+pub mod base64;
 pub mod cli;
 pub mod config;
 pub mod fstab;
