@@ -288,21 +288,13 @@ pub fn encrypt_offline(
         let r = unsafe { (lib.set_data_offset)(ctx.cd, LUKS2_METADATA_SIZE / 512) };
         check(r, || "Failed to set data offset".into())?;
         let (passphrase, keyslot) = format(&ctx, params, Some(node), tpm2, partno)?;
-        // SAFETY: cd is live; the cipher strings belong to cd and live until the call
-        // returns; all other pointers are valid.
-        let r = unsafe {
-            (lib.reencrypt_init_by_passphrase)(
-                ctx.cd,
-                std::ptr::null(),
-                passphrase.as_ptr().cast(),
-                passphrase.len(),
-                lib::ANY,
-                keyslot as i32,
-                (lib.get_cipher)(ctx.cd),
-                (lib.get_cipher_mode)(ctx.cd),
-                &reencrypt,
-            )
-        };
+        let r = reencrypt_init(
+            &ctx,
+            &passphrase,
+            keyslot,
+            Reencrypt::Initialise,
+            &reencrypt,
+        );
         check(r, || "Failed to prepare for reencryption".into())?;
         (passphrase, keyslot)
     };
@@ -321,8 +313,40 @@ pub fn encrypt_offline(
         )
     })?;
     reencrypt.flags &= !lib::REENCRYPT_INITIALIZE_ONLY;
-    // SAFETY: as above; NULL cipher/mode resume the initialised reencryption.
-    let r = unsafe {
+    let r = reencrypt_init(&ctx, &passphrase, keyslot, Reencrypt::Resume, &reencrypt);
+    check(r, || "Failed to load reencryption context".into())?;
+    // SAFETY: cd is live; no progress callback.
+    let r = unsafe { (lib.reencrypt_run)(ctx.cd, None, std::ptr::null_mut()) };
+    check(r, || format!("Failed to encrypt {}", node.display()))?;
+    tracing::info!("Successfully encrypted future partition {partno}.");
+    Ok(())
+}
+
+/// Which half of the two-step reencryption `reencrypt_init` starts.
+enum Reencrypt {
+    /// Set it up with the device's own cipher and mode (into the detached header).
+    Initialise,
+    /// Load the set-up reencryption: NULL cipher and mode mean "the stored ones".
+    Resume,
+}
+
+/// crypt_reencrypt_init_by_passphrase on `ctx` with the passphrase of `keyslot` (any
+/// new keyslot), returning libcryptsetup's result code.
+fn reencrypt_init(
+    ctx: &Context,
+    passphrase: &[u8],
+    keyslot: u32,
+    step: Reencrypt,
+    params: &lib::ParamsReencrypt,
+) -> c_int {
+    let lib = ctx.lib;
+    // SAFETY: cd is live; the cipher strings belong to cd and live until the call
+    // returns (or are NULL); all other pointers are valid for the call.
+    unsafe {
+        let (cipher, mode) = match step {
+            Reencrypt::Initialise => ((lib.get_cipher)(ctx.cd), (lib.get_cipher_mode)(ctx.cd)),
+            Reencrypt::Resume => (std::ptr::null(), std::ptr::null()),
+        };
         (lib.reencrypt_init_by_passphrase)(
             ctx.cd,
             std::ptr::null(),
@@ -330,15 +354,9 @@ pub fn encrypt_offline(
             passphrase.len(),
             lib::ANY,
             keyslot as i32,
-            std::ptr::null(),
-            std::ptr::null(),
-            &reencrypt,
+            cipher,
+            mode,
+            params,
         )
-    };
-    check(r, || "Failed to load reencryption context".into())?;
-    // SAFETY: cd is live; no progress callback.
-    let r = unsafe { (lib.reencrypt_run)(ctx.cd, None, std::ptr::null_mut()) };
-    check(r, || format!("Failed to encrypt {}", node.display()))?;
-    tracing::info!("Successfully encrypted future partition {partno}.");
-    Ok(())
+    }
 }
