@@ -405,14 +405,21 @@ impl<'a> Esys<'a> {
         self.tss.marshal_and_free("TPM2B_PUBLIC", public)
     }
 
+    /// The inputs TPM2_CreatePrimary and TPM2_Create share: the marshalled
+    /// TPM2B_SENSITIVE_CREATE and TPM2B_PUBLIC template, with empty outside info and
+    /// an empty creation PCR selection.
+    fn creation_inputs(&self, sensitive: &[u8], template: &[u8]) -> Result<[Opaque; 4], TssError> {
+        Ok([
+            self.tss.unmarshal("TPM2B_SENSITIVE_CREATE", sensitive)?,
+            self.tss.unmarshal("TPM2B_PUBLIC", template)?,
+            self.tss.unmarshal("TPM2B_DATA", &[0, 0])?,
+            self.tss.unmarshal("TPML_PCR_SELECTION", &[0, 0, 0, 0])?,
+        ])
+    }
+
     /// TPM2_CreatePrimary in the owner hierarchy from a marshalled TPM2B_PUBLIC template.
     pub fn create_primary(&self, template: &[u8]) -> Result<Tr, TssError> {
-        let sens = self
-            .tss
-            .unmarshal("TPM2B_SENSITIVE_CREATE", &[0, 4, 0, 0, 0, 0])?;
-        let public = self.tss.unmarshal("TPM2B_PUBLIC", template)?;
-        let outside = self.tss.unmarshal("TPM2B_DATA", &[0, 0])?;
-        let pcrs = self.tss.unmarshal("TPML_PCR_SELECTION", &[0, 0, 0, 0])?;
+        let [sens, public, outside, pcrs] = self.creation_inputs(&[0, 4, 0, 0, 0, 0], template)?;
         let mut tr = TR_NONE;
         // SAFETY: valid context, inputs and out-pointer; optional outputs are NULL.
         let rc = unsafe {
@@ -522,10 +529,7 @@ impl<'a> Esys<'a> {
         sensitive: &[u8],
         template: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>), TssError> {
-        let sens = self.tss.unmarshal("TPM2B_SENSITIVE_CREATE", sensitive)?;
-        let public = self.tss.unmarshal("TPM2B_PUBLIC", template)?;
-        let outside = self.tss.unmarshal("TPM2B_DATA", &[0, 0])?;
-        let pcrs = self.tss.unmarshal("TPML_PCR_SELECTION", &[0, 0, 0, 0])?;
+        let [sens, public, outside, pcrs] = self.creation_inputs(sensitive, template)?;
         let mut private = ptr::null_mut();
         let mut out_public = ptr::null_mut();
         // SAFETY: valid context, inputs and out-pointers; optional outputs are NULL.
