@@ -278,6 +278,35 @@ pub struct Output {
     pub status: i32,
 }
 
+/// Run `script` with `bash -euo pipefail -c` in `cwd` (clean environment `env`,
+/// killed after a minute): the shell steps of the integration tests.
+pub fn bash(cwd: &Path, script: &str, env: &[(String, OsString)]) -> Output {
+    run(
+        Path::new("/bin/bash"),
+        &[
+            "-euo".into(),
+            "pipefail".into(),
+            "-c".into(),
+            OsString::from(script),
+        ],
+        cwd,
+        env,
+        Duration::from_secs(60),
+    )
+}
+
+/// `readelf -d` of the binary under test (its dynamic section, with the `(NEEDED)`
+/// libraries), asserting readelf ran.
+pub fn readelf_dynamic() -> String {
+    let bin = env!("CARGO_BIN_EXE_repart");
+    let out = Command::new("readelf")
+        .args(["-d", bin])
+        .output()
+        .expect("readelf (binutils) is installed");
+    assert!(out.status.success(), "readelf -d {bin} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Run `prog args` in `cwd` with a clean environment (only `env`), stdin
 /// /dev/null, stdout/stderr captured, killed after `timeout`.
 pub fn run(

@@ -7,19 +7,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{TempDir, run};
+use crate::common::{TempDir, readelf_dynamic, run};
 
 /// `readelf -d` of our binary lists no libcryptsetup among its NEEDED libraries (and the
 /// check itself works: libc is found there).
 #[test]
 fn binary_does_not_link_libcryptsetup() {
-    let bin = env!("CARGO_BIN_EXE_repart");
-    let out = Command::new("readelf")
-        .args(["-d", bin])
-        .output()
-        .expect("readelf (binutils) is installed");
-    assert!(out.status.success(), "readelf -d {bin} failed");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = readelf_dynamic();
     let needed: Vec<&str> = text.lines().filter(|l| l.contains("(NEEDED)")).collect();
     assert!(
         needed.iter().any(|l| l.contains("libc.so")),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TempDir, oracle_wrapper};
+use crate::common::{TempDir, oracle_wrapper, readelf_dynamic};
 use repart::shell::tpm2::{LuksEnrollTarget, Tpm2Enroller, Tpm2Settings};
 
 /// A swtpm listening on a unix socket in `dir`; killed (by its pid) on drop.
@@ -90,6 +90,18 @@ pub fn tpm_and_chroot_available() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Upstream's TPM2 unlocking code: the chroot's systemd-cryptenroll unlocks `volume`
+/// through its token (the swtpm named explicitly: its cryptsetup token plugin only
+/// looks for a kernel TPM device) and enrolls the password `new_password`.
+fn upstream_unlocks(tpm: &Swtpm, volume: &Path, new_password: &str) -> std::process::Output {
+    let dev = format!("--unlock-tpm2-device={}", tpm.device());
+    in_chroot(
+        "systemd-cryptenroll",
+        &[&dev, "--password", volume.to_str().unwrap()],
+        &[("NEWPASSWORD", new_password)],
+    )
 }
 
 /// Runs `prog args` inside the oracle chroot (its cryptsetup, its systemd).
@@ -206,12 +218,7 @@ fn token(file: &Path) -> serde_json::Value {
 
 #[test]
 fn tpm2_libraries_are_not_linked() {
-    let bin = env!("CARGO_BIN_EXE_repart");
-    let out = Command::new("readelf")
-        .args(["-d", bin])
-        .output()
-        .expect("readelf (binutils)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = readelf_dynamic();
     assert!(
         text.contains("(NEEDED)"),
         "readelf -d shows no NEEDED entries: {text}"
@@ -219,7 +226,7 @@ fn tpm2_libraries_are_not_linked() {
     for lib in ["libtss2", "libcryptsetup"] {
         assert!(
             !text.contains(lib),
-            "{bin} links {lib} (it must be dlopen()ed):\n{text}"
+            "the binary links {lib} (it must be dlopen()ed):\n{text}"
         );
     }
 }
@@ -254,12 +261,7 @@ fn tpm2_sealed_secret_unlocks_with_upstreams_cryptenroll() {
     // the token (tpm2-device named explicitly: its cryptsetup token plugin only looks
     // for a kernel TPM device) and enrolls a password, which then opens the volume.
     let file = header.file.to_str().unwrap();
-    let dev = format!("--unlock-tpm2-device={}", tpm.device());
-    let out = in_chroot(
-        "systemd-cryptenroll",
-        &[&dev, "--password", file],
-        &[("NEWPASSWORD", "via-upstream")],
-    );
+    let out = upstream_unlocks(&tpm, Path::new(file), "via-upstream");
     assert!(
         out.status.success(),
         "upstream's systemd-cryptenroll did not unlock: {}",
@@ -360,12 +362,7 @@ fn tpm2_signed_policy_key_and_no_pcrs() {
         "{t}"
     );
     let file = dir2.join("luks.img");
-    let dev = format!("--unlock-tpm2-device={}", tpm.device());
-    let out = in_chroot(
-        "systemd-cryptenroll",
-        &[&dev, "--password", file.to_str().unwrap()],
-        &[("NEWPASSWORD", "x")],
-    );
+    let out = upstream_unlocks(&tpm, &file, "x");
     assert!(
         out.status.success(),
         "{}",
@@ -559,12 +556,7 @@ fn tpm2_encrypted_image_like_upstream() {
             // Upstream unlocks both through their tokens.
             for off in [1u64 << 20, (1 << 20) + (64 << 20)] {
                 let part = tmp.path.join(format!("part-{off}.img"));
-                let dev = format!("--unlock-tpm2-device={}", tpm.device());
-                let o = in_chroot(
-                    "systemd-cryptenroll",
-                    &[&dev, "--password", part.to_str().unwrap()],
-                    &[("NEWPASSWORD", "x")],
-                );
+                let o = upstream_unlocks(&tpm, &part, "x");
                 assert!(
                     o.status.success(),
                     "upstream cannot unlock ours: {}",

@@ -34,18 +34,7 @@ fn env() -> Vec<(String, OsString)> {
 }
 
 fn sh(dir: &Path, script: &str) -> String {
-    let o = run(
-        Path::new("/bin/bash"),
-        &[
-            "-euo".into(),
-            "pipefail".into(),
-            "-c".into(),
-            OsString::from(script),
-        ],
-        dir,
-        &env(),
-        Duration::from_secs(60),
-    );
+    let o = bash(dir, script, &env());
     assert_eq!(
         o.status,
         0,

@@ -6,27 +6,14 @@
 //! refused, so the check can fail. (The golden cases fs-verity-sig-* compare the
 //! bytes with upstream's; this proves they are a valid signature at all.)
 
-use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::common::*;
 
 const SEED: &str = "e2a40bf9-73f1-4278-9160-49c031e7aedd";
 
 fn sh(dir: &Path, script: &str) -> (i32, String) {
-    let o = run(
-        Path::new("/bin/bash"),
-        &[
-            "-euo".into(),
-            "pipefail".into(),
-            "-c".into(),
-            OsString::from(script),
-        ],
-        dir,
-        &child_env(base_path()),
-        Duration::from_secs(60),
-    );
+    let o = bash(dir, script, &child_env(base_path()));
     let text =
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     (o.status, text)
