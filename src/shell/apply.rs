@@ -77,6 +77,8 @@ pub struct Work<'a> {
     pub seed: uuid::Uuid,
     /// Root hashes `Minimize=` found before planning, indexed by (hash) definition.
     pub root_hashes: &'a [Option<[u8; 32]>],
+    /// `$SYSTEMD_TPM2_DEVICE` (read with the rest of the environment).
+    pub tpm2_device_env: Option<&'a str>,
 }
 
 /// Bytes zeroed at both ends of a new partition so stale signatures disappear.
@@ -111,7 +113,7 @@ pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), Ap
     let tpm2 = if needs_tpm2(&written, work.definitions) {
         let settings = crate::shell::tpm2::Tpm2Settings::from_options(
             options,
-            std::env::var("SYSTEMD_TPM2_DEVICE").ok(),
+            work.tpm2_device_env.map(str::to_owned),
         );
         Some(crate::shell::tpm2::Tpm2Enroller::open(&settings).map_err(ApplyError::Unsupported)?)
     } else {

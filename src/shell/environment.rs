@@ -43,6 +43,8 @@ pub struct Environment {
     pub in_initrd: bool,
     /// `$TMPDIR`, `$TEMP` and `$TMP` (the specifiers `%T` and `%V` name one of them).
     pub tmp_vars: [Option<String>; 3],
+    /// `$SYSTEMD_TPM2_DEVICE`: the TPM for `--tpm2-device=auto` (or none given).
+    pub tpm2_device: Option<String>,
 }
 
 impl Environment {
@@ -88,6 +90,7 @@ impl Environment {
             running_as_root: unsafe { libc::geteuid() } == 0,
             in_initrd: crate::shell::root_device::in_initrd(),
             tmp_vars: [get("TMPDIR"), get("TEMP"), get("TMP")],
+            tpm2_device: get("SYSTEMD_TPM2_DEVICE"),
         }
     }
 

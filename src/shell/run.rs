@@ -366,6 +366,7 @@ fn execute(
         options,
         seed,
         root_hashes: &root_hashes,
+        tpm2_device_env: env.tpm2_device.as_deref(),
     };
     write_changes(&mut plan, &work, &mut target)?;
     if options.split {
