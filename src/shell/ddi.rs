@@ -129,8 +129,7 @@ pub fn load_builtin(
             defs.push(def);
         }
     }
-    definition::cross_check(&defs)?;
-    definition::refuse_unsupported(&defs, opts)?;
+    definition::check_set(&defs, opts)?;
     Ok(defs)
 }
 

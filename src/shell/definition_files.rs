@@ -232,8 +232,7 @@ pub fn load_definitions(
             defs.push(def);
         }
     }
-    definition::cross_check(&defs)?;
-    definition::refuse_unsupported(&defs, opts)?;
+    definition::check_set(&defs, opts)?;
     Ok(defs)
 }
 

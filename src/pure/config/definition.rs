@@ -263,6 +263,14 @@ pub fn finish(
     Ok(Some(def))
 }
 
+/// The checks a complete set of parsed definitions gets, wherever it came from (a
+/// definitions directory or a built-in DDI set): `cross_check`, then
+/// `refuse_unsupported`.
+pub fn check_set(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
+    cross_check(defs)?;
+    refuse_unsupported(defs, opts)
+}
+
 /// Refuses what this repart cannot do yet (encrypted block copies and minimized images),
 /// after parsing and `cross_check`: upstream accepts them, so any other error in the
 /// definitions is the one upstream reports and must come first.
