@@ -437,6 +437,15 @@ mod tests {
     use crate::shell::fs::FsEnv;
     use std::os::unix::fs::MetadataExt;
 
+    /// Staging under `tmp` with SOURCE_DATE_EPOCH=1700000000, so "now" is known.
+    fn env_at_epoch(tmp: &Path) -> FsEnv {
+        FsEnv {
+            tmp_dir: tmp.to_path_buf(),
+            source_date_epoch: Some(1_700_000_000),
+            ..FsEnv::default()
+        }
+    }
+
     fn definition() -> Definition {
         let t = PartitionType {
             uuid: uuid::Uuid::nil(),
@@ -459,11 +468,7 @@ mod tests {
         fs::write(s.join("tree/secret"), b"x").unwrap();
         fs::write(s.join("single"), b"one").unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let env = FsEnv {
-            tmp_dir: tmp.path().to_path_buf(),
-            source_date_epoch: Some(1_700_000_000),
-            ..FsEnv::default()
-        };
+        let env = env_at_epoch(tmp.path());
         let mut d = definition();
         d.copy_files = vec![
             ("/tree".into(), "/".into()),
@@ -516,11 +521,7 @@ mod tests {
         sys::set_times(&s.join("a"), (3_000, 0), (3_000, 0)).unwrap();
         sys::set_times(&s.join("b"), (4_000, 0), (4_000, 0)).unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let env = FsEnv {
-            tmp_dir: tmp.path().to_path_buf(),
-            source_date_epoch: Some(1_700_000_000),
-            ..FsEnv::default()
-        };
+        let env = env_at_epoch(tmp.path());
         let mut d = definition();
         d.copy_files = vec![
             ("/a".into(), "/".into()),
