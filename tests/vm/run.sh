@@ -119,24 +119,6 @@ build_initramfs "$KDIR" "$INITRD" "$REPART_BIN" "$FB_DEFS" "$MACHINE_ID"
 log "initramfs: $(du -h "$INITRD" | cut -f1) in $(since "$t")s"
 
 # --------------------------------------------------------------------- helpers
-# Debian 12's sfdisk (2.38) has no --sector-size and reads every image file
-# with 512-byte sectors; Debian 13's (from the same unpacked tool tree) is used
-# when present, and is required for 4096-byte images.
-SFDISK=(sfdisk)
-[ -x "$ORACLE_TOOLS/sfdisk" ] && SFDISK=("$ORACLE_TOOLS/sfdisk" --sector-size)
-sfdisk_ss() {  # sfdisk_ss SECTOR_SIZE ARGS...
-  local ss=$1; shift
-  if [ ${#SFDISK[@]} = 2 ]; then "${SFDISK[@]}" "$ss" "$@"
-  elif [ "$ss" = 512 ]; then sfdisk "$@"
-  else die "reading a $ss-byte-sector GPT needs sfdisk >= 2.39 (tools/oracle/setup-reference-repart.sh in ldso mode)"; fi
-}
-sfd() { (cd "$(dirname "$1")" && sfdisk_ss "$2" -d "$(basename "$1")") || die "sfdisk -d $1 failed"; }
-# part_field TABLE NAME FIELD -> start|size|attrs of the partition named NAME
-part_field() {
-  awk -v n="name=\"$2\"" -v f="$3" 'index($0, n) {
-      if (f == "attrs") { if (match($0, /attrs="[^"]*"/)) print substr($0, RSTART + 7, RLENGTH - 8); exit }
-      if (match($0, f "= *[0-9]+")) { s = substr($0, RSTART, RLENGTH); sub(/.*= */, "", s); print s; exit } }' "$1"
-}
 extract_results() {  # $1 results disk, $2 directory
   rm -rf "$2"; mkdir -p "$2"
   tar -xf "$1" -C "$2" 2>/dev/null || true

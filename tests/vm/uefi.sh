@@ -139,21 +139,6 @@ fi
 case " $MATRIX" in *" 4096:"*)
   [ -x "$ORACLE_TOOLS/mcopy" ] || die "4096-byte images need Debian 13's mtools: run tools/oracle/setup-reference-repart.sh (ldso mode) as root" ;;
 esac
-SFDISK=(sfdisk)
-[ -x "$ORACLE_TOOLS/sfdisk" ] && SFDISK=("$ORACLE_TOOLS/sfdisk" --sector-size)
-sfdisk_ss() {  # sfdisk_ss SECTOR_SIZE ARGS...
-  local ss=$1; shift
-  if [ ${#SFDISK[@]} = 2 ]; then "${SFDISK[@]}" "$ss" "$@"
-  elif [ "$ss" = 512 ]; then sfdisk "$@"
-  else die "reading a $ss-byte-sector GPT needs sfdisk >= 2.39 (tools/oracle/setup-reference-repart.sh in ldso mode)"; fi
-}
-sfd() { (cd "$(dirname "$1")" && sfdisk_ss "$2" -d "$(basename "$1")") || die "sfdisk -d $1 failed"; }
-part_field() {  # part_field TABLE NAME start|size|attrs
-  awk -v n="name=\"$2\"" -v f="$3" 'index($0, n) {
-      if (f == "attrs") { if (match($0, /attrs="[^"]*"/)) print substr($0, RSTART + 7, RLENGTH - 8); exit }
-      if (match($0, f "= *[0-9]+")) { s = substr($0, RSTART, RLENGTH); sub(/.*= */, "", s); print s; exit } }' "$1"
-}
-
 # ------------------------------------------------------------------ the initrd
 # Base: dracut's systemd initrd for KVER, cached by its inputs (chroot stamp, kernel).
 base_initrd() {
