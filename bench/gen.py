@@ -285,6 +285,25 @@ Minimize=guess
 CopyFiles={w5}/squashfs:/
 """)
 
+    # ---- W6/W6L/W6K: Encrypt=key-file ext4 (image mode: made, filled, then
+    # encrypted in place). W6: W2's usr+opt trees (~260 MB) in 512M; W6L: the
+    # same tree in 2G (every byte of the partition is encrypted); W6K: an empty
+    # 64M one, the fixed cost (argon2id keyslot: benchmark + derivation + unlock).
+    for name, size, trees in (("w6", "512M", True), ("w6l", "2G", True), ("w6k", "64M", False)):
+        copy = f"CopyFiles={w2}/usr:/usr\nCopyFiles={w2}/opt:/opt\n" if trees else "MakeDirectories=/srv\n"
+        write(f"{defs}/{name}/10-data.conf", f"""[Partition]
+Type=linux-generic
+Format=ext4
+Label=data
+Encrypt=key-file
+SizeMinBytes={size}
+SizeMaxBytes={size}
+{copy}""")
+    key = os.path.join(work, "keyfile")
+    with open(key, "w") as f:
+        f.write("bench key: correct horse battery staple")
+    os.chmod(key, 0o600)
+
 
 if __name__ == "__main__":
     main()

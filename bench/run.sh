@@ -9,6 +9,8 @@
 # Timings are only reported, never asserted. Needs root (like the oracle).
 #
 # Usage: bench/run.sh [WORKLOAD...]        (default: W0 W1 W2 W3 W3L W4 W5)
+#        bench/run.sh W6K W6 W6L            (Encrypt=key-file image builds; their
+#                                            report is docs/benchmarks-encrypt.md)
 #
 # Environment:
 #   RUNS=5            measured runs per tool and workload
@@ -16,8 +18,11 @@
 #   QUICK=1           1/10 of the data (smoke test; ~1 minute); does not
 #                     touch docs/benchmarks.md unless WRITE_DOC=1
 #   WORK=/var/tmp/repart-bench   work dir (inputs, images, logs, results.md)
-#   WRITE_DOC=0|1     write docs/benchmarks.md (default: 1 for full runs)
+#   WRITE_DOC=0|1     write the report (default: 1 for full runs)
+#   DOC=path          the report (default docs/benchmarks.md; docs/benchmarks-encrypt.md
+#                     when only W6* workloads run)
 #   NO_BUILD=1        do not run `cargo build --release`
+#   REPART_BIN=path   benchmark this binary (implies NO_BUILD=1)
 #   INTERVAL=0.025    RSS sampling interval in seconds
 #   QUIET_WAIT=10     before each run wait up to this many seconds until other
 #                     processes use < 15% CPU (0 = do not wait)
@@ -41,6 +46,11 @@ else
     WORK=${WORK:-/var/tmp/repart-bench}; SCALE=1.0; WRITE_DOC=${WRITE_DOC:-1}
 fi
 WORKLOADS=${*:-W0 W1 W2 W3 W3L W4 W5}
+case " $WORKLOADS " in
+    *" W0 "*|*" W1 "*|*" W2 "*|*" W3 "*|*" W3L "*|*" W4 "*|*" W5 "*) DEFAULT_DOC=docs/benchmarks.md ;;
+    *) DEFAULT_DOC=docs/benchmarks-encrypt.md ;;
+esac
+DOC=${DOC:-$REPO/$DEFAULT_DOC}
 CACHE=${REPART_ORACLE_CACHE:-/var/cache/repart-oracle}
 SUITE=${REPART_ORACLE_SUITE:-trixie}
 LDSO_TOP=$CACHE/$SUITE-ldso
@@ -67,12 +77,14 @@ fi
 [ -x "$LDSO_TOP/bin/systemd-repart" ] || die "no oracle in $LDSO_TOP"
 
 # ---- our binary: build, then snapshot it (others may rebuild during the run)
+if [ -n "${REPART_BIN:-}" ]; then NO_BUILD=1; fi
+REPART_BIN=${REPART_BIN:-$REPO/target/release/repart}
 if [ "${NO_BUILD:-0}" != 1 ]; then
     log "cargo build --release"
     (cd "$REPO" && cargo build --release --quiet)
 fi
 mkdir -p "$WORK/bin"
-cp "$REPO/target/release/repart" "$WORK/bin/repart"
+cp "$REPART_BIN" "$WORK/bin/repart"
 command -v cc >/dev/null || die "a C compiler (cc) is needed for bench/measure.c"
 cc -O2 -o "$WORK/bin/measure" "$HERE/measure.c"
 GIT=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -92,16 +104,16 @@ fi
 rm -rf "$WORK/img" "$WORK/logs"
 
 CFG=$("$PYTHON" - "$WORK" "$RUNS" "$WARMUP" "$QUICK" "$INTERVAL" "$WRITE_DOC" "$REPO" "$LDSO_TOP" \
-      "$ORACLE_DIR/reference-repart" "$GIT" "$QUIET_WAIT" $WORKLOADS <<'EOF'
+      "$ORACLE_DIR/reference-repart" "$GIT" "$QUIET_WAIT" "$DOC" $WORKLOADS <<'EOF'
 import json, sys
 a = sys.argv[1:]
 print(json.dumps({
     "work": a[0], "runs": int(a[1]), "warmup": int(a[2]), "quick": a[3] == "1",
     "interval": float(a[4]), "write_doc": a[5] == "1", "repo": a[6],
-    "doc": a[6] + "/docs/benchmarks.md", "ldso_top": a[7], "oracle_wrapper": a[8],
-    "git": a[9], "quiet_wait": float(a[10]), "workloads": a[11:],
+    "doc": a[11], "ldso_top": a[7], "oracle_wrapper": a[8],
+    "git": a[9], "quiet_wait": float(a[10]), "workloads": a[12:],
 }))
 EOF
 )
-mkdir -p "$REPO/docs"
+mkdir -p "$(dirname "$DOC")"
 BENCH_CFG=$CFG exec "$PYTHON" "$HERE/bench.py"
