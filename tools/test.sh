@@ -39,6 +39,10 @@ crypt_pkgs=()
 [ -x /usr/sbin/cryptsetup ] || [ -x /sbin/cryptsetup ] || crypt_pkgs+=(cryptsetup-bin)
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || crypt_pkgs+=(python3-cryptography)
 command -v readelf >/dev/null 2>&1 || crypt_pkgs+=(binutils)
+# Encrypt=tpm2 and --tpm2-device=list: the tpm2-tss libraries (dlopened by repart, as
+# upstream) and swtpm (tests/tpm2.rs; the cli-tpm2-device-list golden needs the libraries).
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libtss2-esys\.so\.0 ' || crypt_pkgs+=(libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tcti-swtpm0 libtss2-tcti-device0)
+command -v swtpm >/dev/null 2>&1 || crypt_pkgs+=(swtpm)
 if [ ${#crypt_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         log "installing ${crypt_pkgs[*]} (Encrypt= tests)"

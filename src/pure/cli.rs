@@ -96,6 +96,8 @@ pub struct Options {
     pub json_help: bool,
     /// `--list-devices`: print the candidate block devices and exit.
     pub list_devices: bool,
+    /// `--tpm2-device=list`: print the TPM2 devices and exit.
+    pub list_tpm2_devices: bool,
     /// Only print the plan.
     pub dry_run: bool,
     /// `--empty=`.

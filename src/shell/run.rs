@@ -94,6 +94,24 @@ pub fn run(program: &str, line: &CommandLine, env: &Environment) -> u8 {
         );
         return 0;
     }
+    if options.list_tpm2_devices {
+        let opts = render_options(&options, env, "");
+        return match crate::shell::tpm2::list::list(std::path::Path::new("/sys/class/tpmrm"), &opts)
+        {
+            Ok(Some(table)) => {
+                print!("{table}");
+                0
+            }
+            Ok(None) => {
+                tracing::info!("No suitable TPM2 devices found.");
+                0
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                EXIT_FAILURE
+            }
+        };
+    }
     let mut created: Option<CreatedImage> = None;
     let result = execute(&options, env, &mut created);
     match result {
@@ -141,6 +159,9 @@ impl ParseEnv for PrintingParseEnv {
 /// `--make-ddi=`: the type's definition set, looked up after the keys are loaded (as
 /// upstream); an installed directory becomes the one `--definitions=` directory.
 fn find_ddi_definitions(mut options: Options) -> Result<Options, String> {
+    if options.list_tpm2_devices {
+        return Ok(options);
+    }
     let Some(ddi) = &options.make_ddi else {
         return Ok(options);
     };
@@ -154,7 +175,12 @@ fn find_ddi_definitions(mut options: Options) -> Result<Options, String> {
 /// checks; engines and providers are not available here.
 fn load_signing_material(mut options: Options) -> Result<Options, String> {
     use crate::pure::cli::KeySource;
-    if options.help || options.version || options.json_help || options.list_devices {
+    if options.help
+        || options.version
+        || options.json_help
+        || options.list_devices
+        || options.list_tpm2_devices
+    {
         return Ok(options);
     }
     if let Some(cert) = &options.certificate {

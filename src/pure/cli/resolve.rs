@@ -217,8 +217,9 @@ impl Options {
             }
             Opt::Tpm2Device => {
                 if v == "list" {
-                    // Listing needs the TPM2 stack, which this repart does not have.
-                    return err("TPM2 support is not installed.");
+                    // Upstream lists the TPM2 devices while parsing and exits.
+                    o.list_tpm2_devices = true;
+                    return Ok(Step::Done);
                 }
                 o.tpm2_device = Some(v.to_string()).filter(|d| !d.is_empty() && d != "auto");
             }

@@ -14,6 +14,7 @@ mod cells;
 mod colors;
 mod json;
 mod table;
+mod tpm2_devices;
 mod width;
 
 use crate::pure::plan::Plan;
@@ -21,6 +22,7 @@ use crate::pure::plan::Plan;
 pub use cells::partition_node_name;
 pub use colors::{ColorMode, TerminalFacts};
 pub use table::GREY;
+pub use tpm2_devices::{Tpm2Device, tpm2_device_table};
 
 /// Everything about the environment that changes the rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]

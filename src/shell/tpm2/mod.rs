@@ -7,6 +7,7 @@
 //! Here: `tss` (dlopen FFI), `seal` (the TPM conversation), and the enroller below that
 //! ties them to the command line.
 
+pub mod list;
 pub mod seal;
 pub mod tss;
 
