@@ -16,7 +16,8 @@
 #     <writable fs> filesystem ..." (the second, final mkfs run of Minimize=); repart's own "Preparing to populate"/"Ready
 #     to populate" lines in that range are kept.
 #  3. Temp names: /var/tmp/.#repartXXXX -> {tmpfile}, /var/tmp/repart-XXXXXX ->
-#     {tmpdir}, /dev/loopN[pM] -> /dev/loop{N}.
+#     {tmpdir}, /dev/loopN[pM] -> /dev/loop{N}, the random dm-crypt mapping
+#     name luks-repart-HEX -> luks-repart-{random}.
 #  4. Timings: "complete in 1.234ms." -> "complete in {time}.".
 #  5. Warnings of the oracle wrapper itself ("reference-repart: warning: ...",
 #     e.g. about CopyFiles= sources under --copy-source= it cannot bind-mount)
@@ -53,6 +54,7 @@ while (my $l = <STDIN>) {
     $l =~ s{/var/tmp/\.#repart[A-Za-z0-9]+}{\{tmpfile\}}g;
     $l =~ s{/var/tmp/repart-[A-Za-z0-9]+}{\{tmpdir\}}g;
     $l =~ s{/dev/loop\d+(p\d+)?}{/dev/loop\{N\}}g;
+    $l =~ s{luks-repart-[0-9a-f]+}{luks-repart-\{random\}}g;
     # 4. timings
     $l =~ s/( complete in ).*\.$/$1\{time\}./;
     # 5. random uuid of the sizing pass

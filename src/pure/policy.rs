@@ -77,6 +77,38 @@ pub fn scratch_dir(tmpdir: Option<&str>, temp: Option<&str>, tmp: Option<&str>) 
         .map_or_else(|| PathBuf::from("/var/tmp"), PathBuf::from)
 }
 
+/// Whether a new encrypted partition is prepared on a loop device cut out of the
+/// target (formatted through dm-crypt) or in a regular file (encrypted offline), from
+/// `--offline=`: upstream 257's choice in `partition_target_prepare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopUse {
+    /// `--offline=yes`: always a regular file.
+    Never,
+    /// `--offline=` unset: a loop device when one can be had, else a regular file.
+    Try,
+    /// `--offline=no`: a loop device or an error.
+    Require,
+}
+
+/// The loop-device choice for `--offline=`.
+pub fn loop_use(offline: Option<bool>) -> LoopUse {
+    match offline {
+        Some(true) => LoopUse::Never,
+        None => LoopUse::Try,
+        Some(false) => LoopUse::Require,
+    }
+}
+
+/// Whether failing to make a loop device (with `errno`) ends the run. Without
+/// `--offline=no`, only a missing loop driver (ENOENT) or missing privileges
+/// (EPERM, EACCES) fall back to a regular file; anything else is an error, as upstream.
+pub fn loop_error_is_fatal(mode: LoopUse, errno: i32) -> bool {
+    const EPERM: i32 = 1;
+    const ENOENT: i32 = 2;
+    const EACCES: i32 = 13;
+    mode == LoopUse::Require || !matches!(errno, ENOENT | EPERM | EACCES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +156,22 @@ mod tests {
             scratch_dir(Some("rel"), Some("/a/../b"), Some("/t")),
             PathBuf::from("/t")
         );
+    }
+
+    #[test]
+    fn offline_decides_the_loop_device() {
+        assert_eq!(loop_use(Some(true)), LoopUse::Never);
+        assert_eq!(loop_use(None), LoopUse::Try);
+        assert_eq!(loop_use(Some(false)), LoopUse::Require);
+    }
+
+    #[test]
+    fn only_missing_loop_access_falls_back_unless_required() {
+        for errno in [libc::ENOENT, libc::EPERM, libc::EACCES] {
+            assert!(!loop_error_is_fatal(LoopUse::Try, errno));
+            assert!(loop_error_is_fatal(LoopUse::Require, errno));
+        }
+        assert!(loop_error_is_fatal(LoopUse::Try, libc::EBUSY));
+        assert!(loop_error_is_fatal(LoopUse::Try, libc::EINVAL));
     }
 }

@@ -11,10 +11,12 @@ use crate::pure::config::{Definition, EncryptMode};
 use crate::pure::model::ExistingPartition;
 use crate::pure::plan::flags::new_partition_attrs;
 use crate::pure::plan::{Plan, PlannedPartition};
+use crate::pure::policy::{self, LoopUse};
 use crate::pure::size::format_bytes;
 use crate::shell::block_sources::{BlockSource, JobSettings, SourceKind};
 use crate::shell::disk::blockcopy::{copy_sparse, copy_stream};
 use crate::shell::disk::gpt::{Extent, NewEntry, NewTable};
+use crate::shell::disk::loopdev::LoopDevice;
 use crate::shell::disk::{DiscardOutcome, DiskError, Target, TargetKind};
 use crate::shell::fs::FsError;
 
@@ -48,6 +50,17 @@ pub enum ApplyError {
         size: u64,
         /// Bytes of partition.
         room: u64,
+    },
+    /// `--offline=no` (or an unexpected error) and no loop device for a new partition.
+    #[error(
+        "Failed to make loopback device of future partition {partno}: {}",
+        crate::shell::disk::strerror(source)
+    )]
+    Loop {
+        /// 0-based partition number.
+        partno: u32,
+        /// The cause.
+        source: std::io::Error,
     },
     /// A partition needs a feature this build does not have yet.
     #[error("{0}")]
@@ -99,14 +112,6 @@ pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), Ap
             .is_some_and(|d| d.encrypt != EncryptMode::Off)
     });
     if encrypts {
-        // On a disk, upstream formats LUKS2 and makes the file system through dm-crypt,
-        // writing only what mkfs writes; encrypting every block offline instead would be
-        // slow on large partitions and is not what upstream makes, so it is refused.
-        if target.kind == TargetKind::BlockDevice {
-            return Err(ApplyError::Unsupported(
-                "Encrypt= of a new partition on a block device (through dm-crypt) is not supported yet: Operation not supported".into(),
-            ));
-        }
         crate::shell::crypt::available()?;
     }
     // The TPM too is opened before anything is written (upstream: when it gets there).
@@ -319,9 +324,11 @@ fn copy_images(
     Ok(())
 }
 
-/// File systems: each is made in a temporary file, then copied into place, so a
-/// failure leaves the target's partition area as the plan found it (free space). Each
-/// is followed by its verity siblings.
+/// File systems. An encrypted one goes through dm-crypt on a loop device cut out of the
+/// target when loop devices can be had (see [`policy::loop_use`]); otherwise, and for
+/// every unencrypted one, it is made in a temporary file, encrypted offline if asked
+/// to, then copied into place, so a failure leaves the partition area as the plan found
+/// it. Each is followed by its verity siblings.
 fn format_partitions(
     plan: &Plan,
     work: &Work,
@@ -330,6 +337,7 @@ fn format_partitions(
     tpm2: Option<&crate::shell::tpm2::Tpm2Enroller>,
 ) -> Result<(), ApplyError> {
     let designators = crate::shell::block_sources::designators(work.definitions);
+    let loop_use = policy::loop_use(work.options.offline);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
         let Some(index) = row.definition else {
             continue;
@@ -341,31 +349,6 @@ fn format_partitions(
         if def.format.is_none() || prepared {
             continue;
         }
-        let n = row.partno;
-        tracing::info!("Formatting future partition {n}.");
-        let temp = tempfile::Builder::new()
-            .prefix("repart-")
-            .tempfile_in(&work.settings.env.tmp_dir)
-            .map_err(|source| ApplyError::Copy { partno: n, source })?
-            .into_temp_path();
-        let _tracked = crate::shell::signal_cleanup::track(&temp);
-        // Offline encryption shifts the file system back by the LUKS2 metadata, and the
-        // shift needs as much room again behind it: the file system gets what remains.
-        let encrypted = def.encrypt != EncryptMode::Off;
-        let fs_size = if encrypted {
-            row.new_size
-                .saturating_sub(crate::shell::crypt::LUKS2_METADATA_KEEP_FREE)
-        } else {
-            row.new_size
-        };
-        let resize = |len: u64| {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&temp)
-                .and_then(|f| f.set_len(len))
-                .map_err(|source| ApplyError::Copy { partno: n, source })
-        };
-        resize(fs_size)?;
         let hint = def.file_name();
         let job = crate::shell::block_sources::job(
             def,
@@ -375,29 +358,155 @@ fn format_partitions(
             work.settings,
             &designators,
         );
-        crate::shell::fs::format_file(&job, &temp)?;
-        tracing::info!("Successfully formatted future partition {n}.");
-        if encrypted {
-            resize(row.new_size)?;
-            let params = luks_params(def, row, work);
-            let tmp_dir = &work.settings.env.tmp_dir;
-            let enroll = tpm2
-                .filter(|_| matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
-                .map(|t| t as &dyn crate::shell::crypt::Tpm2Enroll);
-            crate::shell::crypt::encrypt_offline(&temp, tmp_dir, &params, enroll, n)?;
+        let enroll = tpm2
+            .filter(|_| matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
+            .map(|t| t as &dyn crate::shell::crypt::Tpm2Enroll);
+        let encrypted = def.encrypt != EncryptMode::Off;
+        match partition_loop(loop_use, encrypted, plan, row, target)? {
+            Some(device) if encrypted => {
+                let params = luks_params(def, row, work);
+                format_through_dm_crypt(&device, &params, enroll, &job, row, work.options)?;
+            }
+            _ => format_in_file(&job, def, row, work, target, enroll)?,
         }
-        // Upstream announces the sync before it finds out whether the contents fit.
-        tracing::info!("Syncing future partition {n} contents to disk.");
-        let size = std::fs::metadata(&temp)
-            .map_err(|source| ApplyError::Copy { partno: n, source })?
-            .len();
-        copy_in(&temp, 0, size, row, target)?;
-        target
-            .file
-            .sync_data()
-            .map_err(|source| ApplyError::Copy { partno: n, source })?;
         crate::shell::verity::write::after_data_partition(plan, work, target, row, roots)?;
     }
+    Ok(())
+}
+
+/// The loop device upstream would cut out of the target for `row`, or `None` for the
+/// regular-file path (`--offline=yes`, or no access to loop devices). Only encrypted
+/// partitions use it: an unencrypted one comes out byte for byte the same from a
+/// temporary file, so with `--offline=no` the device is only made to fail as upstream
+/// when there is none.
+fn partition_loop(
+    loop_use: LoopUse,
+    encrypted: bool,
+    plan: &Plan,
+    row: &PlannedPartition,
+    target: &Target,
+) -> Result<Option<LoopDevice>, ApplyError> {
+    if loop_use == LoopUse::Never || !(encrypted || loop_use == LoopUse::Require) {
+        return Ok(None);
+    }
+    let block_size = plan.sector_size as u32;
+    match LoopDevice::attach(&target.file, row.offset, row.new_size, block_size) {
+        Ok(device) => Ok(Some(device)),
+        Err(source)
+            if policy::loop_error_is_fatal(loop_use, source.raw_os_error().unwrap_or(0)) =>
+        {
+            Err(ApplyError::Loop {
+                partno: row.partno,
+                source,
+            })
+        }
+        Err(e) => {
+            tracing::debug!("No access to loop devices, falling back to a regular file: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// Live mode: LUKS2 on the loop device, the file system made on the dm-crypt mapping.
+/// Nothing but the header and what mkfs writes is written; the mapping and the loop
+/// device go again when this returns (or fails).
+fn format_through_dm_crypt(
+    device: &LoopDevice,
+    params: &crate::shell::crypt::LuksParams,
+    enroll: Option<&dyn crate::shell::crypt::Tpm2Enroll>,
+    job: &crate::shell::fs::FormatJob,
+    row: &PlannedPartition,
+    options: &Options,
+) -> Result<(), ApplyError> {
+    let n = row.partno;
+    let volume =
+        crate::shell::crypt::encrypt_live(device.node(), params, enroll, n, options.discard)
+            .map_err(encrypt_failed)?;
+    tracing::info!("Formatting future partition {n}.");
+    crate::shell::fs::format_file(job, volume.path())?;
+    tracing::info!("Successfully formatted future partition {n}.");
+    crate::shell::fault::point("formatted-live");
+    tracing::info!("Syncing future partition {n} contents to disk.");
+    volume.sync()?;
+    device.sync().map_err(|source| {
+        ApplyError::Crypt(crate::shell::crypt::CryptError::Io {
+            what: "Failed to sync loopback device".into(),
+            source,
+        })
+    })?;
+    Ok(())
+}
+
+/// Upstream logs the step's own error, then "Failed to encrypt device" with its cause.
+fn encrypt_failed(e: crate::shell::crypt::CryptError) -> ApplyError {
+    use crate::shell::crypt::CryptError;
+    match e {
+        CryptError::Call { what, errno } => {
+            let inner = CryptError::Call { what, errno };
+            tracing::error!("{inner}");
+            ApplyError::Crypt(CryptError::Call {
+                what: "Failed to encrypt device".into(),
+                errno,
+            })
+        }
+        other => ApplyError::Crypt(other),
+    }
+}
+
+/// The regular-file path: made in a temporary file (encrypted offline, the file system
+/// shifted back by the LUKS2 metadata), then copied into the partition.
+fn format_in_file(
+    job: &crate::shell::fs::FormatJob,
+    def: &Definition,
+    row: &PlannedPartition,
+    work: &Work,
+    target: &mut Target,
+    enroll: Option<&dyn crate::shell::crypt::Tpm2Enroll>,
+) -> Result<(), ApplyError> {
+    let n = row.partno;
+    tracing::info!("Formatting future partition {n}.");
+    let temp = tempfile::Builder::new()
+        .prefix("repart-")
+        .tempfile_in(&work.settings.env.tmp_dir)
+        .map_err(|source| ApplyError::Copy { partno: n, source })?
+        .into_temp_path();
+    let _tracked = crate::shell::signal_cleanup::track(&temp);
+    // Offline encryption shifts the file system back by the LUKS2 metadata, and the
+    // shift needs as much room again behind it: the file system gets what remains.
+    let encrypted = def.encrypt != EncryptMode::Off;
+    let fs_size = if encrypted {
+        row.new_size
+            .saturating_sub(crate::shell::crypt::LUKS2_METADATA_KEEP_FREE)
+    } else {
+        row.new_size
+    };
+    let resize = |len: u64| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&temp)
+            .and_then(|f| f.set_len(len))
+            .map_err(|source| ApplyError::Copy { partno: n, source })
+    };
+    resize(fs_size)?;
+    crate::shell::fs::format_file(job, &temp)?;
+    tracing::info!("Successfully formatted future partition {n}.");
+    if encrypted {
+        resize(row.new_size)?;
+        let params = luks_params(def, row, work);
+        let tmp_dir = &work.settings.env.tmp_dir;
+        crate::shell::crypt::encrypt_offline(&temp, tmp_dir, &params, enroll, n)
+            .map_err(encrypt_failed)?;
+    }
+    // Upstream announces the sync before it finds out whether the contents fit.
+    tracing::info!("Syncing future partition {n} contents to disk.");
+    let size = std::fs::metadata(&temp)
+        .map_err(|source| ApplyError::Copy { partno: n, source })?
+        .len();
+    copy_in(&temp, 0, size, row, target)?;
+    target
+        .file
+        .sync_data()
+        .map_err(|source| ApplyError::Copy { partno: n, source })?;
     Ok(())
 }
 

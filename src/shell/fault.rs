@@ -4,8 +4,9 @@
 //! nothing; release builds never carry it.
 //!
 //! Points, in the order `apply` reaches them: `wiped` (new partitions wiped and
-//! discarded), `copied` (block copies done), `formatted` (file systems written),
-//! `gpt-backup`, `gpt-primary-entries`, `gpt-primary` (inside the table write).
+//! discarded), `copied` (block copies done), `formatted-live` (a file system made
+//! through dm-crypt, the mapping and loop device still up), `formatted` (file systems
+//! written), `gpt-backup`, `gpt-primary-entries`, `gpt-primary` (inside the table write).
 
 /// Dies here if the test asked for it.
 #[cfg(feature = "fault-injection")]

@@ -1,6 +1,8 @@
 //! Cleaning up after SIGTERM/SIGINT/SIGHUP: temporary files and directories, an image
-//! made by `--empty=create` and split files are registered while they exist; when a
-//! terminating signal arrives they are removed and the process exits with 128+signal.
+//! made by `--empty=create` and split files are registered while they exist, and so
+//! are devices the run set up (a dm-crypt mapping, a loop device) with the action that
+//! takes them down; when a terminating signal arrives the devices are taken down
+//! (newest first), the paths removed, and the process exits with 128+signal.
 //!
 //! Global state by necessity: a signal can arrive anywhere, so the registry must be
 //! reachable without a handle. It is only touched through [`track`] guards and the
@@ -13,6 +15,56 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 static TRACKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A way to take down a device the run set up.
+type UndoAction = Box<dyn Fn() + Send>;
+
+static UNDO: Mutex<Vec<(u64, UndoAction)>> = Mutex::new(Vec::new());
+static NEXT_UNDO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Keeps an action registered to run on a signal until dropped (dropping does not run
+/// it; the device's owner takes it down itself).
+pub struct Undo(u64);
+
+impl std::fmt::Debug for Undo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Undo({})", self.0)
+    }
+}
+
+/// Registers `action` (deactivate a mapping, detach a loop device) to run if the run is
+/// killed while the returned guard lives.
+pub fn on_signal(action: UndoAction) -> Undo {
+    INSTALL.call_once(install);
+    let id = NEXT_UNDO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut list) = UNDO.lock() {
+        list.push((id, action));
+    }
+    Undo(id)
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Ok(mut list) = UNDO.lock() {
+            list.retain(|(id, _)| *id != self.0);
+        }
+    }
+}
+
+/// Runs the registered undo actions, newest first (a mapping before its loop device).
+fn undo_all() {
+    let list = match UNDO.lock() {
+        Ok(list) => list,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    run_newest_first(&list);
+}
+
+fn run_newest_first(list: &[(u64, UndoAction)]) {
+    for (_, action) in list.iter().rev() {
+        action();
+    }
+}
 
 /// Keeps `path` registered for removal on a signal until dropped (dropping does not
 /// remove the path; its owner does that).
@@ -95,6 +147,7 @@ fn install() {
             let mut sig: libc::c_int = 0;
             // SAFETY: sigwait on a set we own; the signals are blocked in all threads.
             if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                undo_all();
                 remove_all_tracked();
                 // SAFETY: exiting without unwinding is the point: other threads may be
                 // in the middle of anything.
@@ -120,6 +173,26 @@ mod tests {
         assert!(is_tracked(&path));
         drop(guard);
         assert!(!is_tracked(&path));
+    }
+
+    #[test]
+    fn undo_actions_run_newest_first_while_registered() {
+        use std::sync::{Arc, Mutex};
+        let registered = |wanted: u64| UNDO.lock().unwrap().iter().any(|(id, _)| *id == wanted);
+        let guard = on_signal(Box::new(|| {}));
+        let id = guard.0;
+        assert!(registered(id));
+        drop(guard);
+        assert!(!registered(id));
+        // Running them (not the global list: other tests' devices are on it).
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = (order.clone(), order.clone());
+        let list: Vec<(u64, UndoAction)> = vec![
+            (1, Box::new(move || a.lock().unwrap().push(1))),
+            (2, Box::new(move || b.lock().unwrap().push(2))),
+        ];
+        run_newest_first(&list);
+        assert_eq!(*order.lock().unwrap(), [2, 1]);
     }
 
     #[test]

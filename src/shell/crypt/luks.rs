@@ -35,9 +35,9 @@ pub trait Tpm2Enroll {
 }
 
 /// An open libcryptsetup context (freed on drop).
-struct Context<'a> {
-    lib: &'a CryptLib,
-    cd: *mut CryptDevice,
+pub(super) struct Context<'a> {
+    pub(super) lib: &'a CryptLib,
+    pub(super) cd: *mut CryptDevice,
 }
 
 impl Drop for Context<'_> {
@@ -47,11 +47,11 @@ impl Drop for Context<'_> {
     }
 }
 
-fn cstr(text: &str) -> CString {
+pub(super) fn cstr(text: &str) -> CString {
     CString::new(text.replace('\0', "")).expect("NULs removed")
 }
 
-fn check(r: c_int, what: impl FnOnce() -> String) -> Result<c_int, CryptError> {
+pub(super) fn check(r: c_int, what: impl FnOnce() -> String) -> Result<c_int, CryptError> {
     if r < 0 {
         Err(CryptError::Call {
             what: what(),
@@ -79,7 +79,7 @@ unsafe extern "C" fn log_glue(level: c_int, msg: *const c_char, _user: *mut c_vo
 }
 
 impl<'a> Context<'a> {
-    fn open(lib: &'a CryptLib, path: &Path) -> Result<Context<'a>, CryptError> {
+    pub(super) fn open(lib: &'a CryptLib, path: &Path) -> Result<Context<'a>, CryptError> {
         let c = cstr(&path.to_string_lossy());
         let mut cd = std::ptr::null_mut();
         // SAFETY: valid out-pointer and C string.
@@ -168,7 +168,7 @@ fn add_keyslot(ctx: &Context, passphrase: &[u8], what: &str) -> Result<u32, Cryp
 /// `crypt_format()` of a LUKS2 header with upstream's cipher and parameters, then the
 /// key-file keyslot and the TPM2 enrolment. Returns the passphrase added last and its
 /// keyslot (upstream encrypts with that one: the TPM2 slot for key-file+tpm2).
-fn format(
+pub(super) fn format(
     ctx: &Context,
     params: &LuksParams,
     data_device: Option<&Path>,

@@ -2,8 +2,10 @@
 //! demand (imperative shell: libcryptsetup does the I/O).
 
 pub mod lib;
+pub mod live;
 pub mod luks;
 
+pub use live::{ActiveVolume, encrypt_live};
 pub use luks::{LuksHeader, LuksParams, Tpm2Enroll, encrypt_offline};
 
 /// LUKS2 metadata (both headers and the keyslot area) that upstream reserves in front

@@ -7,6 +7,7 @@
 pub mod blockcopy;
 pub mod blockdev;
 pub mod gpt;
+pub mod loopdev;
 pub mod target;
 #[cfg(test)]
 mod testutil;
