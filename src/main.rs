@@ -2,22 +2,19 @@
 
 use std::process::ExitCode;
 
-use repart::pure::cli::CommandLine;
+use repart::pure::cli::{ArgOrder, CommandLine};
 
 fn main() -> ExitCode {
     // The environment is read once, here; the run is handed this value.
     let env = repart::shell::environment::Environment::read();
     let colors = repart::shell::log::log_colors(env.color_mode, env.log_color.as_deref());
     repart::shell::log::init(env.log_level, colors);
-    let program = std::env::args().next().unwrap_or_else(|| "repart".into());
-    let program = program.rsplit('/').next().unwrap_or("repart").to_string();
-    let line = match CommandLine::parse_from(std::env::args_os()) {
-        Ok(line) => line,
-        Err(e) => {
-            eprintln!("{}", repart::shell::run::clap_error_message(&program, &e));
-            return ExitCode::from(1);
-        }
+    let order = if env.posixly_correct {
+        ArgOrder::RequireOrder
+    } else {
+        ArgOrder::Permute
     };
-    let code = repart::shell::run::run(&program, &line, &env);
+    let line = CommandLine::parse_in_order(std::env::args_os(), order);
+    let code = repart::shell::run::run(&line, &env);
     ExitCode::from(code)
 }

@@ -1,12 +1,13 @@
 //! The command line: the option table ([`table`]), `argv` split into options in
-//! command-line order ([`CommandLine`], via clap built from the table) and what they mean
-//! ([`Options`], applied in order like upstream's `parse_argv`, with upstream's messages).
+//! command-line order ([`CommandLine`], by a `getopt_long` work-alike driven by the table,
+//! with glibc's syntax rules and messages) and what they mean ([`Options`], applied in
+//! order like upstream's `parse_argv`, with upstream's messages).
 //!
-//! clap cannot express systemd's value rules (booleans spelled `yes/no/on/off/1/0`,
-//! sizes with `K/M/G`, `--json=help`), so every value is taken as a string and
-//! interpreted in [`Options::resolve`]. No I/O happens in this module: `--key-file=` is
+//! Every value is taken as a string and interpreted in [`Options::resolve`] (systemd's
+//! value rules: booleans spelled `yes/no/on/off/1/0`, sizes with `K/M/G`, `--json=help`). No I/O happens in this module: `--key-file=` is
 //! read through [`ParseEnv`].
 
+mod getopt;
 mod help;
 mod parse;
 mod resolve;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 pub use help::help_text;
-pub use parse::{CommandLine, Given, command};
+pub use parse::{ArgOrder, CommandLine, Given, SyntaxError};
 pub use resolve::{NoFiles, ParseEnv};
 
 use crate::pure::security_args::PcrValue;
@@ -218,6 +219,17 @@ pub struct CliError {
     pub message: String,
 }
 
+/// Why the command line cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// A bad value or combination (upstream logs it as an error).
+    #[error(transparent)]
+    Invalid(#[from] CliError),
+    /// A syntax error, which glibc's getopt_long writes to stderr as `ARGV0: MESSAGE`.
+    #[error(transparent)]
+    Syntax(SyntaxError),
+}
+
 fn err<T>(message: impl Into<String>) -> Result<T, CliError> {
     Err(CliError {
         message: message.into(),
@@ -295,11 +307,18 @@ mod tests {
     use super::*;
 
     fn line(argv: &[&str]) -> CommandLine {
-        CommandLine::parse_from(std::iter::once("repart").chain(argv.iter().copied())).unwrap()
+        CommandLine::parse_from(std::iter::once("repart").chain(argv.iter().copied()))
+    }
+
+    fn invalid(e: ResolveError) -> CliError {
+        match e {
+            ResolveError::Invalid(e) => e,
+            ResolveError::Syntax(e) => panic!("syntax error: {e}"),
+        }
     }
 
     fn resolve(argv: &[&str]) -> Result<Options, CliError> {
-        Options::resolve(&line(argv))
+        Options::resolve(&line(argv)).map_err(invalid)
     }
 
     fn error(argv: &[&str]) -> String {
@@ -401,7 +420,9 @@ mod tests {
     #[test]
     fn make_ddi_errors_in_upstreams_order() {
         let mut env = NoFiles::default();
-        let e = Options::resolve_with(&line(&["-P", "--copy-source=t"]), &mut env).unwrap_err();
+        let e = invalid(
+            Options::resolve_with(&line(&["-P", "--copy-source=t"]), &mut env).unwrap_err(),
+        );
         assert!(
             e.message
                 .starts_with("A path to a device node or image file")
@@ -436,10 +457,37 @@ mod tests {
         let mut env = NoFiles::default();
         let e = Options::resolve_with(&line(&["--size=5000", "--size=foo"]), &mut env);
         assert_eq!(
-            e.unwrap_err().message,
+            invalid(e.unwrap_err()).message,
             "Failed to parse --size= parameter: foo"
         );
         assert_eq!(env.notices, vec![notice]);
+    }
+
+    #[test]
+    fn a_syntax_error_counts_where_getopt_reaches_it() {
+        let syntax = |argv: &[&str]| match Options::resolve(&line(argv)) {
+            Err(ResolveError::Syntax(e)) => e.to_string(),
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        let mut env = NoFiles::default();
+        let e = Options::resolve_with(&line(&["--size=5000", "--foo", "--size=x"]), &mut env);
+        assert_eq!(
+            e.unwrap_err(),
+            ResolveError::Syntax(SyntaxError::UnknownLong("foo".into()))
+        );
+        assert_eq!(env.notices.len(), 1, "the earlier --size= is applied first");
+        assert_eq!(
+            error(&["--size=x", "--foo"]),
+            "Failed to parse --size= parameter: x"
+        );
+        assert!(resolve(&["-hx"]).unwrap().help);
+        assert!(resolve(&["--json=help", "--foo"]).unwrap().json_help);
+        // Before the checks after the last option.
+        assert_eq!(syntax(&["a", "b", "-x"]), "invalid option -- 'x'");
+        assert_eq!(
+            syntax(&["--empty=create", "-s"]),
+            "option requires an argument -- 's'"
+        );
     }
 
     /// Upstream handles each option in command-line order: of two bad values the first

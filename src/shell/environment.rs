@@ -45,6 +45,9 @@ pub struct Environment {
     pub tmp_vars: [Option<String>; 3],
     /// `$SYSTEMD_TPM2_DEVICE`: the TPM for `--tpm2-device=auto` (or none given).
     pub tpm2_device: Option<String>,
+    /// `$POSIXLY_CORRECT` is set (even empty): glibc's getopt then ends the options at
+    /// the first non-option argument.
+    pub posixly_correct: bool,
 }
 
 impl Environment {
@@ -91,6 +94,7 @@ impl Environment {
             in_initrd: crate::shell::root_device::in_initrd(),
             tmp_vars: [get("TMPDIR"), get("TEMP"), get("TMP")],
             tpm2_device: get("SYSTEMD_TPM2_DEVICE"),
+            posixly_correct: std::env::var_os("POSIXLY_CORRECT").is_some(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::pure::cli::{
-    CommandLine, EmptyMode, JsonMode, Options, ParseEnv, Seed, SizeRequest, help_text,
+    CommandLine, EmptyMode, JsonMode, Options, ParseEnv, ResolveError, Seed, SizeRequest, help_text,
 };
 use crate::pure::config::{self, Definition};
 use crate::pure::model::{DiskState, Label};
@@ -41,27 +41,18 @@ fn fail(message: impl std::fmt::Display) -> Failure {
     Failure { code: EXIT_FAILURE }
 }
 
-/// Upstream-like wording for command-line syntax errors found by clap.
-pub fn clap_error_message(program: &str, error: &clap::Error) -> String {
-    use clap::error::{ContextKind, ErrorKind};
-    let arg = error
-        .get(ContextKind::InvalidArg)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let arg = arg.split(['=', ' ']).next().unwrap_or_default().to_string();
-    match error.kind() {
-        ErrorKind::UnknownArgument => format!("{program}: unrecognized option '{arg}'"),
-        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
-            format!("{program}: option '{arg}' requires an argument")
-        }
-        _ => format!("{program}: {}", error.render().to_string().trim_end()),
-    }
-}
-
 /// Runs repart; returns the exit status.
-pub fn run(program: &str, line: &CommandLine, env: &Environment) -> u8 {
-    let options = match Options::resolve_with(line, &mut PrintingParseEnv)
-        .map_err(|e| e.message)
+pub fn run(line: &CommandLine, env: &Environment) -> u8 {
+    let resolved = match Options::resolve_with(line, &mut PrintingParseEnv) {
+        Ok(o) => Ok(o),
+        Err(ResolveError::Invalid(e)) => Err(e.message),
+        // Written by glibc's getopt_long, not logged: no colour, no log level.
+        Err(ResolveError::Syntax(e)) => {
+            eprintln!("{}: {e}", line.program);
+            return EXIT_FAILURE;
+        }
+    };
+    let options = match resolved
         .and_then(load_signing_material)
         .and_then(find_ddi_definitions)
     {
@@ -72,7 +63,7 @@ pub fn run(program: &str, line: &CommandLine, env: &Environment) -> u8 {
         }
     };
     if options.help {
-        print!("{}", help_text(program));
+        print!("{}", help_text(line.short_program()));
         return 0;
     }
     if options.version {

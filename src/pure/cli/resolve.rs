@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use super::ResolveError;
 use super::parse::{CommandLine, Given};
 use super::table::Opt;
 use super::{
@@ -90,12 +91,16 @@ enum Step {
 impl Options {
     /// Resolves `line` with `--key-file=` read as empty (for tests and callers without
     /// files); notices are dropped.
-    pub fn resolve(line: &CommandLine) -> Result<Options, CliError> {
+    pub fn resolve(line: &CommandLine) -> Result<Options, ResolveError> {
         Self::resolve_with(line, &mut NoFiles::default())
     }
 
-    /// Applies the options of `line` in order, then makes upstream's checks.
-    pub fn resolve_with(line: &CommandLine, env: &mut dyn ParseEnv) -> Result<Options, CliError> {
+    /// Applies the options of `line` in order; then reports its syntax error (upstream's
+    /// getopt_long reaches it only now) or makes upstream's checks.
+    pub fn resolve_with(
+        line: &CommandLine,
+        env: &mut dyn ParseEnv,
+    ) -> Result<Options, ResolveError> {
         let mut o = Options {
             dry_run: true,
             discard: true,
@@ -106,6 +111,9 @@ impl Options {
             if let Step::Done = o.apply(given, &mut pending, env)? {
                 return Ok(o);
             }
+        }
+        if let Some(e) = &line.syntax_error {
+            return Err(ResolveError::Syntax(e.clone()));
         }
         o.check_after_parsing(line, pending, env)?;
         Ok(o)

@@ -1,7 +1,7 @@
 //! The option table: the one place that says which options exist, how they are spelled,
 //! whether they take a value, and how `--help` lists them.
 //!
-//! The clap command that splits `argv` ([`super::command`]), the `--help` text
+//! The `getopt_long` work-alike that splits `argv` ([`super::CommandLine`]), the `--help` text
 //! ([`super::help_text`]) and the check against `man/repart.8` (a unit test) are all derived
 //! from [`OPTIONS`]; the meaning of each value is in [`super::Options::resolve`], which
 //! matches on [`Opt`] exhaustively, so an option added here without a meaning does not
@@ -420,23 +420,59 @@ pub const OPTIONS: &[OptionSpec] = &[
     short_only(Opt::Portable, 'P', line("", "Same as --make-ddi=portable")),
 ];
 
+/// The long options in the order of upstream's `getopt_long` table, which is the order
+/// in which glibc lists the possibilities of an ambiguous abbreviation.
+pub const GETOPT_ORDER: &[Opt] = &[
+    Opt::Help,
+    Opt::Version,
+    Opt::NoPager,
+    Opt::NoLegend,
+    Opt::DryRun,
+    Opt::Empty,
+    Opt::Discard,
+    Opt::FactoryReset,
+    Opt::CanFactoryReset,
+    Opt::Root,
+    Opt::Image,
+    Opt::ImagePolicy,
+    Opt::Seed,
+    Opt::Pretty,
+    Opt::Definitions,
+    Opt::Size,
+    Opt::Json,
+    Opt::KeyFile,
+    Opt::PrivateKey,
+    Opt::PrivateKeySource,
+    Opt::Certificate,
+    Opt::CertificateSource,
+    Opt::Tpm2Device,
+    Opt::Tpm2DeviceKey,
+    Opt::Tpm2SealKeyHandle,
+    Opt::Tpm2Pcrs,
+    Opt::Tpm2PublicKey,
+    Opt::Tpm2PublicKeyPcrs,
+    Opt::Tpm2Pcrlock,
+    Opt::Split,
+    Opt::IncludePartitions,
+    Opt::ExcludePartitions,
+    Opt::DeferPartitions,
+    Opt::SectorSize,
+    Opt::Architecture,
+    Opt::Offline,
+    Opt::CopyFrom,
+    Opt::CopySource,
+    Opt::MakeDdi,
+    Opt::GenerateFstab,
+    Opt::GenerateCrypttab,
+    Opt::ListDevices,
+];
+
 /// The table entry of `opt`.
 pub fn spec(opt: Opt) -> &'static OptionSpec {
     OPTIONS
         .iter()
         .find(|s| s.opt == opt)
         .expect("every Opt has a table entry (tested)")
-}
-
-/// A stable identifier for clap (the long name, or the short letter).
-pub fn id(spec: &OptionSpec) -> &'static str {
-    match (spec.long, spec.short) {
-        (Some(long), _) => long,
-        (None, Some('S')) => "S",
-        (None, Some('C')) => "C",
-        (None, Some('P')) => "P",
-        _ => unreachable!("every short-only option is listed here (tested)"),
-    }
 }
 
 #[cfg(test)]
@@ -517,20 +553,34 @@ mod tests {
     }
 
     #[test]
-    fn names_and_options_are_unique_and_clap_accepts_the_table() {
-        let mut ids = BTreeSet::new();
+    fn names_and_options_are_unique() {
+        let mut longs = BTreeSet::new();
         let mut shorts = BTreeSet::new();
         for s in OPTIONS {
             let entries = OPTIONS.iter().filter(|t| t.opt == s.opt).count();
             assert_eq!(entries, 1, "{:?} has {entries} entries", s.opt);
             assert_eq!(spec(s.opt), s);
-            assert!(ids.insert(id(s)), "{} twice", id(s));
+            assert!(s.long.is_some() || s.short.is_some(), "{:?} unnamed", s.opt);
+            assert!(
+                s.long.is_none_or(|l| longs.insert(l)),
+                "--{:?} twice",
+                s.long
+            );
             assert!(
                 s.short.is_none_or(|c| shorts.insert(c)),
                 "-{:?} twice",
                 s.short
             );
         }
-        crate::pure::cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_getopt_order_lists_every_long_option_once() {
+        let listed: Vec<&str> = GETOPT_ORDER.iter().filter_map(|o| spec(*o).long).collect();
+        assert_eq!(listed.len(), GETOPT_ORDER.len());
+        let listed: BTreeSet<&str> = listed.into_iter().collect();
+        assert_eq!(listed.len(), GETOPT_ORDER.len());
+        let longs: BTreeSet<&str> = OPTIONS.iter().filter_map(|s| s.long).collect();
+        assert_eq!(listed, longs);
     }
 }
