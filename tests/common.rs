@@ -316,8 +316,23 @@ pub fn run(
     env: &[(String, OsString)],
     timeout: Duration,
 ) -> Output {
+    run_as(prog, None, args, cwd, env, timeout)
+}
+
+/// [`run`] with `argv[0]` set to `arg0` (the name glibc's getopt messages start with).
+pub fn run_as(
+    prog: &Path,
+    arg0: Option<&str>,
+    args: &[OsString],
+    cwd: &Path,
+    env: &[(String, OsString)],
+    timeout: Duration,
+) -> Output {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(prog);
+    if let Some(arg0) = arg0 {
+        cmd.arg0(arg0);
+    }
     // Own process group: on a timeout the whole group is killed, so that a
     // stray grandchild (e.g. an mkfs tool blocked on a fifo) cannot keep the
     // output pipes open and hang the harness.

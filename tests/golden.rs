@@ -192,7 +192,16 @@ pub fn run_case_with(
             case_env.push((k.to_string(), OsString::from(v)));
         }
     }
-    let o = run(repart, &args, t, &env, Duration::from_secs(300));
+    // As installed: upstream's syntax errors start with argv[0], which is
+    // `systemd-repart` for the oracle (run by that name inside its chroot).
+    let o = run_as(
+        repart,
+        Some("systemd-repart"),
+        &args,
+        t,
+        &env,
+        Duration::from_secs(300),
+    );
     let mut r = CaseResult::default();
     r.files.insert("stdout", Some(tmp.normalize(&o.stdout)));
     let stderr = if fs_case {

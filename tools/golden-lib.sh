@@ -19,7 +19,9 @@
 #   4. The command: each line of C/cmd is one argument; {defs} -> T/repart.d,
 #      {img} -> T/img.raw, {tmp} -> T. It runs in T with stdin /dev/null and a
 #      clean environment: PATH, the REPART_ORACLE_* variables of the caller,
-#      and the KEY=VALUE lines of C/env (blank lines and # comments skipped).
+#      and the KEY=VALUE lines of C/env (blank lines and # comments skipped);
+#      argv[0] is "systemd-repart" (as installed: glibc's getopt messages start
+#      with argv[0]; the oracle runs by that name in its chroot).
 #   5. Results: stdout, stderr, status (exit code and a newline), and, if
 #      T/img.raw exists afterwards, sfdisk-d = stdout of `sfdisk -d T/img.raw`
 #      (host sfdisk, run in T with a clean environment) followed by a line
@@ -113,7 +115,7 @@ golden_run_case() {
         done < "$c/env"
     fi
 
-    (cd "$t" && env -i "${envv[@]}" "$repart" "${args[@]}") \
+    (cd "$t" && env -i "${envv[@]}" /bin/bash -c 'exec -a systemd-repart "$0" "$@"' "$repart" "${args[@]}") \
         > "$out/stdout" 2> "$out/stderr" < /dev/null
     rc=$?
     echo "$rc" > "$out/status"
