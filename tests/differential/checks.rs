@@ -79,8 +79,9 @@ pub struct Checks {
     /// File systems are written (a dry run's new image is compared by its
     /// table areas only).
     pub fs: bool,
-    /// Compare stderr too (for generated command lines whose messages do not name
-    /// the program, which differs).
+    /// Compare stderr too (for generated command lines whose messages are
+    /// deterministic; both binaries run as `systemd-repart`, so getopt's messages,
+    /// which start with `argv[0]`, compare too).
     pub stderr: bool,
 }
 
