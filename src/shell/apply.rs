@@ -20,6 +20,8 @@ use crate::shell::disk::loopdev::LoopDevice;
 use crate::shell::disk::{DiscardOutcome, DiskError, Target, TargetKind};
 use crate::shell::fs::FsError;
 
+mod encrypted_copy;
+
 /// Why applying failed (the caller prints it; `--empty=create` images are removed).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -134,7 +136,7 @@ pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), Ap
     crate::shell::fault::point("wiped");
     // Verity hash trees and signatures are written right after their data partition.
     let mut roots = Vec::new();
-    copy_images(&written, work, target, &mut roots)?;
+    copy_images(&written, work, target, &mut roots, tpm2.as_ref())?;
     crate::shell::fault::point("copied");
     format_partitions(&written, work, target, &mut roots, tpm2.as_ref())?;
     crate::shell::fault::point("formatted");
@@ -252,61 +254,89 @@ fn copy_in(
     Ok(())
 }
 
-/// Reads a character device into the partition at `row` until it is full (or the device
-/// ends).
-fn stream_in(path: &Path, row: &PlannedPartition, target: &mut Target) -> Result<(), ApplyError> {
+/// Reads up to `len` bytes of a character device into the partition at `row` (less if
+/// the device ends).
+fn stream_in(
+    path: &Path,
+    len: u64,
+    row: &PlannedPartition,
+    target: &mut Target,
+) -> Result<(), ApplyError> {
     let copy_err = |source| ApplyError::Copy {
         partno: row.partno,
         source,
     };
     let src = File::open(path).map_err(copy_err)?;
-    copy_stream(&src, row.new_size, &target.file, row.offset).map_err(copy_err)?;
+    copy_stream(&src, len, &target.file, row.offset).map_err(copy_err)?;
     Ok(())
 }
 
 /// Block copies (`CopyBlocks=` sources and `Minimize=` images) go in first, each
-/// followed by its verity siblings.
+/// followed by its verity siblings. An encrypted partition's copy goes through
+/// dm-crypt on a loop device, or into a temporary file encrypted offline (see
+/// [`encrypted_copy`]).
 fn copy_images(
     plan: &Plan,
     work: &Work,
     target: &mut Target,
     roots: &mut Vec<(usize, [u8; 32])>,
+    tpm2: Option<&crate::shell::tpm2::Tpm2Enroller>,
 ) -> Result<(), ApplyError> {
+    let loop_use = policy::loop_use(work.options.offline);
     for row in plan.partitions.iter().filter(|p| p.is_new()) {
-        let Some(Some(image)) = row.definition.and_then(|i| work.images.get(i)) else {
+        let Some(index) = row.definition else {
             continue;
         };
+        let Some(Some(image)) = work.images.get(index) else {
+            continue;
+        };
+        let encrypt = work
+            .definitions
+            .get(index)
+            .filter(|d| d.encrypt != EncryptMode::Off);
         let n = row.partno;
         let path = image.path.clone();
         let started = Instant::now();
-        // Only regions of --copy-from= images (never at offset 0) name their offset.
-        let at = if image.offset > 0 {
-            format!(" @ {}", image.offset)
-        } else {
-            String::new()
-        };
-        // A stream (character device) fills the whole partition, as upstream's.
+        // A stream (character device) fills the partition, as upstream's: all of it, or
+        // what the LUKS2 metadata leaves of it.
         let stream = image.kind == SourceKind::Stream;
-        let size = if stream { row.new_size } else { image.size };
-        tracing::info!(
-            "Copying in '{}'{at} ({}) on block level into future partition {n}.",
-            path.display(),
-            format_bytes(size)
-        );
-        if stream {
-            stream_in(&path, row, target)?;
+        let size = match (stream, encrypt) {
+            (false, _) => image.size,
+            (true, None) => row.new_size,
+            (true, Some(_)) => row
+                .new_size
+                .saturating_sub(crate::shell::crypt::LUKS2_METADATA_KEEP_FREE),
+        };
+        if let Some(def) = encrypt {
+            let copy = encrypted_copy::Copy {
+                image,
+                size,
+                def,
+                row,
+                work,
+                tpm2: tpm2_for(def, tpm2),
+            };
+            match partition_loop(loop_use, true, plan, row, target)? {
+                Some(device) => copy.through_dm_crypt(&device)?,
+                None => copy.offline(target)?,
+            }
         } else {
-            copy_in(&path, image.offset, size, row, target)?;
+            announce_copy(image, size, n);
+            if stream {
+                stream_in(&path, size, row, target)?;
+            } else {
+                copy_in(&path, image.offset, size, row, target)?;
+            }
+            tracing::info!(
+                "Copying in of '{}' on block level completed.",
+                path.display()
+            );
+            tracing::info!("Syncing future partition {n} contents to disk.");
+            target
+                .file
+                .sync_data()
+                .map_err(|source| ApplyError::Copy { partno: n, source })?;
         }
-        tracing::info!(
-            "Copying in of '{}' on block level completed.",
-            path.display()
-        );
-        tracing::info!("Syncing future partition {n} contents to disk.");
-        target
-            .file
-            .sync_data()
-            .map_err(|source| ApplyError::Copy { partno: n, source })?;
         let elapsed = started.elapsed();
         // Upstream adds the rate once the copy took long enough to measure it.
         let rate = if elapsed.as_millis() > 250 {
@@ -322,6 +352,30 @@ fn copy_images(
         crate::shell::verity::write::after_data_partition(plan, work, target, row, roots)?;
     }
     Ok(())
+}
+
+/// Upstream's line before a block copy (only `--copy-from=` regions, never at offset
+/// 0, name their offset).
+fn announce_copy(image: &BlockSource, size: u64, partno: u32) {
+    let at = if image.offset > 0 {
+        format!(" @ {}", image.offset)
+    } else {
+        String::new()
+    };
+    tracing::info!(
+        "Copying in '{}'{at} ({}) on block level into future partition {partno}.",
+        image.path.display(),
+        format_bytes(size)
+    );
+}
+
+/// The TPM2 enrolment step for `def`, if its `Encrypt=` includes tpm2.
+fn tpm2_for<'a>(
+    def: &Definition,
+    tpm2: Option<&'a crate::shell::tpm2::Tpm2Enroller>,
+) -> Option<&'a dyn crate::shell::crypt::Tpm2Enroll> {
+    tpm2.filter(|_| matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
+        .map(|t| t as &dyn crate::shell::crypt::Tpm2Enroll)
 }
 
 /// File systems. An encrypted one goes through dm-crypt on a loop device cut out of the
@@ -358,9 +412,7 @@ fn format_partitions(
             work.settings,
             &designators,
         );
-        let enroll = tpm2
-            .filter(|_| matches!(def.encrypt, EncryptMode::Tpm2 | EncryptMode::KeyFileTpm2))
-            .map(|t| t as &dyn crate::shell::crypt::Tpm2Enroll);
+        let enroll = tpm2_for(def, tpm2);
         let encrypted = def.encrypt != EncryptMode::Off;
         match partition_loop(loop_use, encrypted, plan, row, target)? {
             Some(device) if encrypted => {

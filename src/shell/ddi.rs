@@ -129,7 +129,7 @@ pub fn load_builtin(
             defs.push(def);
         }
     }
-    definition::check_set(&defs, opts)?;
+    definition::check_set(&defs)?;
     Ok(defs)
 }
 

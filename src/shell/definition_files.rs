@@ -232,7 +232,7 @@ pub fn load_definitions(
             defs.push(def);
         }
     }
-    definition::check_set(&defs, opts)?;
+    definition::check_set(&defs)?;
     Ok(defs)
 }
 

@@ -274,7 +274,6 @@ fn load_options(
         running_as_root: env.running_as_root,
         have_private_key: options.private_key_der.is_some(),
         have_certificate: options.certificate_der.is_some(),
-        cryptsetup_available: false,
         utf8: env.utf8,
         fstype_override: env.fstype_override.clone(),
         fstype_override_by_designator: env.fstype_override_by_designator.clone(),

@@ -164,8 +164,6 @@ pub fn finish(
         }
     }
     // 12.–16. Verity and encryption.
-    // Verity= is built in (src/pure/verity.rs); LUKS2 is not yet:
-    // `refuse_unsupported` refuses them once all of upstream's checks have passed.
     let verity = verity_name(def.verity);
     if def.verity != VerityMode::Off && def.verity_match_key.is_none() {
         return Err(refuse(
@@ -264,31 +262,9 @@ pub fn finish(
 }
 
 /// The checks a complete set of parsed definitions gets, wherever it came from (a
-/// definitions directory or a built-in DDI set): `cross_check`, then
-/// `refuse_unsupported`.
-pub fn check_set(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
-    cross_check(defs)?;
-    refuse_unsupported(defs, opts)
-}
-
-/// Refuses what this repart cannot do yet (encrypted block copies and minimized images),
-/// after parsing and `cross_check`: upstream accepts them, so any other error in the
-/// definitions is the one upstream reports and must come first.
-pub fn refuse_unsupported(defs: &[Definition], opts: &LoadOptions) -> Result<(), ConfigError> {
-    if opts.cryptsetup_available {
-        return Ok(());
-    }
-    for def in defs {
-        // Encrypting block copies and minimized images is not implemented yet.
-        if def.encrypt != EncryptMode::Off
-            && (def.copy_blocks.is_some()
-                || (def.minimize != Minimize::Off && def.format.is_some()))
-        {
-            let message = "Encrypt= with CopyBlocks= or Minimize= is not supported yet: Operation not supported";
-            return Err(refuse(def, message));
-        }
-    }
-    Ok(())
+/// definitions directory or a built-in DDI set).
+pub fn check_set(defs: &[Definition]) -> Result<(), ConfigError> {
+    cross_check(defs)
 }
 
 /// The name `SupplementFor=` refers to: the file name without `.conf`.

@@ -60,9 +60,6 @@ pub struct LoadOptions {
     pub have_private_key: bool,
     /// Whether `--certificate=` was given.
     pub have_certificate: bool,
-    /// Whether LUKS2 and signing are usable (`Encrypt=`, `Verity=signature`);
-    /// `Verity=data`/`hash` are built in and need nothing.
-    pub cryptsetup_available: bool,
     /// Whether the locale is UTF-8 (`→` vs `->` in the rounding NOTICE).
     pub utf8: bool,
     /// `$SYSTEMD_REPART_OVERRIDE_FSTYPE`.

@@ -36,6 +36,11 @@ impl ActiveVolume {
         &self.path
     }
 
+    /// The open mapping, for writing a block copy into it.
+    pub fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+
     /// Flushes what was written to the mapping.
     pub fn sync(&self) -> Result<(), CryptError> {
         self.file.sync_all().map_err(|source| CryptError::Io {

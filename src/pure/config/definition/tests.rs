@@ -103,24 +103,24 @@ fn validation_messages_in_order() {
         refused(&o, &format!("{t}Format=squashfs\n")),
         at1("Cannot format squashfs filesystem without source files, refusing.")
     );
-    // Unsupported features are refused only after all of upstream's checks.
-    let unsupported = |text: &str| {
-        let d = def(&format!("{t}{text}"));
-        refuse_unsupported(&[d], &o).unwrap_err().message
-    };
     assert_eq!(
         refused(&o, &format!("{t}Verity=signature\nVerityMatchKey=k\n")),
         at1("Verity signature partition requested but no private key provided (--private-key=).")
     );
-    // Key files and TPM2 are supported, also without Format= (ext4 is implied).
+    // Encryption is accepted with every mode, also with block copies and Minimize=
+    // (and without Format=: ext4 is implied).
     for mode in ["key-file", "tpm2", "key-file+tpm2"] {
-        let d = def(&format!("{t}Encrypt={mode}\n"));
-        assert!(refuse_unsupported(&[d], &o).is_ok(), "{mode}");
+        for extra in [
+            "",
+            "CopyBlocks=/dev/zero\n",
+            "Format=ext4\nMinimize=guess\nCopyFiles=/tmp\n",
+        ] {
+            let text = format!("[Partition]\n{t}Encrypt={mode}\n{extra}");
+            let (r, _) = parse_with(&o, "10-x.conf", &text);
+            let defs = vec![r.expect("accepted").expect("a definition")];
+            assert!(check_set(&defs).is_ok(), "{mode} {extra}");
+        }
     }
-    assert_eq!(
-        unsupported("Encrypt=key-file\nCopyBlocks=/dev/zero\n"),
-        at1("Encrypt= with CopyBlocks= or Minimize= is not supported yet: Operation not supported")
-    );
     assert_eq!(
         refused(&o, &format!("{t}Encrypt=tpm2\nSupplementFor=foo\n")),
         at1("SupplementFor= cannot be combined with CopyBlocks=/Encrypt=/Verity=")
@@ -177,10 +177,7 @@ fn not_root_and_crypto_checks() {
         "[Partition]\nType=linux-generic\nFormat=ext4\nCopyFiles=/tmp\n",
     );
     assert!(r.is_ok());
-    let c = LoadOptions {
-        cryptsetup_available: true,
-        ..opts()
-    };
+    let c = opts();
     let t = "Type=linux-generic\n";
     assert_eq!(
         refused(&c, &format!("{t}Verity=data\n")),
@@ -257,10 +254,7 @@ fn implied_format() {
         Some("ext4")
     );
     assert_eq!(def("Type=home\n").format, None);
-    let c = LoadOptions {
-        cryptsetup_available: true,
-        ..opts()
-    };
+    let c = opts();
     let (r, _) = parse_with(&c, "10-x.conf", "[Partition]\nType=srv\nEncrypt=yes\n");
     assert_eq!(
         r.unwrap().unwrap().format.as_ref().map(FileSystem::name),
