@@ -48,7 +48,10 @@ pub fn run(line: &CommandLine, env: &Environment) -> u8 {
         Err(ResolveError::Invalid(e)) => Err(e.message),
         // Written by glibc's getopt_long, not logged: no colour, no log level.
         Err(ResolveError::Syntax(e)) => {
-            eprintln!("{}: {e}", line.program);
+            use std::io::Write as _;
+            let message = [line.program.as_bytes(), b": ", &e.to_bytes(), b"\n"].concat();
+            // Nothing to do if stderr is gone.
+            let _ = std::io::stderr().write_all(&message);
             return EXIT_FAILURE;
         }
     };

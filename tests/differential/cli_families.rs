@@ -60,6 +60,7 @@ const SYNTAX: &[&str] = &[
     "-Sx",
     "-PCq",
     "-S=x",
+    "-é",
     "-",
     "--no-pager=yes",
     "--no-legend=",

@@ -43,9 +43,10 @@ pub enum SyntaxError {
     /// `--foo`: no long option of that name (as typed, with any `=value`).
     #[error("unrecognized option '--{0}'")]
     UnknownLong(String),
-    /// `-x`: no such short option.
-    #[error("invalid option -- '{0}'")]
-    UnknownShort(char),
+    /// `-x`: no such short option. glibc scans the cluster byte by byte, so this is one
+    /// byte, which need not be a character of its own (see [`SyntaxError::to_bytes`]).
+    #[error("invalid option -- '{}'", char::from(*.0))]
+    UnknownShort(u8),
     /// `--size` as the last argument (the option's full name).
     #[error("option '--{0}' requires an argument")]
     LongNeedsValue(&'static str),
@@ -55,6 +56,19 @@ pub enum SyntaxError {
     /// `--no-pager=yes` (the option's full name).
     #[error("option '--{0}' doesn't allow an argument")]
     LongTakesNoValue(&'static str),
+}
+
+impl SyntaxError {
+    /// The message as glibc writes it (byte for byte: an invalid short option's byte
+    /// goes out as it is, e.g. the first byte of `-é`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            SyntaxError::UnknownShort(b) => {
+                [b"invalid option -- '".as_slice(), &[*b], b"'"].concat()
+            }
+            other => other.to_string().into_bytes(),
+        }
+    }
 }
 
 fn possibilities(candidates: &[&str]) -> String {
@@ -163,11 +177,12 @@ fn short_cluster<'a>(
     rest: &mut impl Iterator<Item = &'a String>,
     given: &mut Vec<Given>,
 ) -> Result<(), SyntaxError> {
-    for (at, c) in cluster.char_indices() {
+    for (at, &b) in cluster.as_bytes().iter().enumerate() {
+        let c = char::from(b);
         let s = super::table::OPTIONS
             .iter()
-            .find(|s| s.short == Some(c))
-            .ok_or(SyntaxError::UnknownShort(c))?;
+            .find(|s| s.short == Some(c) && b.is_ascii())
+            .ok_or(SyntaxError::UnknownShort(b))?;
         if !s.takes_value {
             given.push(Given {
                 opt: s.opt,
@@ -175,7 +190,8 @@ fn short_cluster<'a>(
             });
             continue;
         }
-        let tail = &cluster[at + c.len_utf8()..];
+        // An option letter is ASCII, so the tail starts at a character boundary.
+        let tail = &cluster[at + 1..];
         let value = if tail.is_empty() {
             rest.next().ok_or(SyntaxError::ShortNeedsValue(c))?.clone()
         } else {
@@ -308,6 +324,8 @@ mod tests {
         assert_eq!(error(&["---x"]), "unrecognized option '---x'");
         assert_eq!(error(&["-x"]), "invalid option -- 'x'");
         assert_eq!(error(&["-S=x"]), "invalid option -- '='");
+        let e = scan_of(&["-\u{e9}"]).error.expect("a syntax error");
+        assert_eq!(e.to_bytes(), b"invalid option -- '\xc3'");
         assert_eq!(error(&["-s"]), "option requires an argument -- 's'");
         assert_eq!(error(&["--size"]), "option '--size' requires an argument");
         assert_eq!(error(&["--siz"]), "option '--size' requires an argument");
@@ -334,6 +352,6 @@ mod tests {
             vec![given(Opt::Size, Some("1")), given(Opt::Sysext, None)]
         );
         assert_eq!(s.positional, vec!["a"]);
-        assert_eq!(s.error, Some(SyntaxError::UnknownShort('x')));
+        assert_eq!(s.error, Some(SyntaxError::UnknownShort(b'x')));
     }
 }

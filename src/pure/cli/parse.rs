@@ -76,6 +76,6 @@ mod tests {
             }]
         );
         assert_eq!(line.positional, vec!["x"]);
-        assert_eq!(line.syntax_error, Some(SyntaxError::UnknownShort('q')));
+        assert_eq!(line.syntax_error, Some(SyntaxError::UnknownShort(b'q')));
     }
 }
