@@ -159,10 +159,12 @@ build_initramfs() {
 
 # run_vm KERNEL INITRD DISK RESULTS_DISK LOG SECTOR_SIZE CMDLINE TIMEOUT
 # QEMU under TCG (KVM does not work on these machines), serial to LOG.
+# $VMTEST_QEMU_ARGS: more QEMU arguments (split at spaces), e.g. a TPM.
 # Returns 0 if the guest printed VMTEST-RESULT: PASS.
 run_vm() {
   local kernel=$1 initrd=$2 disk=$3 results=$4 logf=$5 ss=$6 extra=$7 tmo=${8:-240}
-  local bios=() accel=tcg cpu=max qrc
+  local bios=() accel=tcg cpu=max qrc more=()
+  read -ra more <<< "${VMTEST_QEMU_ARGS:-}"
   [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
   if [ "${VMTEST_ACCEL:-tcg}" = kvm ]; then accel=kvm cpu=host; fi
   : > "$logf"
@@ -175,7 +177,7 @@ run_vm() {
       -drive "file=$disk,format=raw,if=none,id=disk0,cache=writeback,discard=unmap" \
       -device "virtio-blk-pci,drive=disk0,logical_block_size=$ss,physical_block_size=$ss" \
       -drive "file=$results,format=raw,if=none,id=disk1,cache=writeback" \
-      -device virtio-blk-pci,drive=disk1
+      -device virtio-blk-pci,drive=disk1 "${more[@]}"
   qrc=$?
   [ $qrc = 124 ] && { echo "qemu: timeout after ${tmo}s" >&2; return 124; }
   [ $qrc = 0 ] || { echo "qemu exited $qrc" >&2; return $qrc; }
