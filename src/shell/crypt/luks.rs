@@ -112,8 +112,6 @@ impl<'a> Context<'a> {
 /// its keyslot and token through it.
 pub struct LuksHeader<'a> {
     ctx: &'a Context<'a>,
-    /// The keyslot added last: the one the encryption step unlocks with.
-    last_keyslot: Option<u32>,
 }
 
 impl LuksHeader<'_> {
@@ -135,9 +133,7 @@ impl LuksHeader<'_> {
         // SAFETY: cd is live; pbkdf and its strings outlive the call.
         let r = unsafe { (self.ctx.lib.set_pbkdf_type)(self.ctx.cd, &pbkdf) };
         check(r, || "Failed to set minimal PBKDF".into())?;
-        let slot = add_keyslot(self.ctx, passphrase, "Failed to add new TPM2 key")?;
-        self.last_keyslot = Some(slot);
-        Ok(slot)
+        add_keyslot(self.ctx, passphrase, "Failed to add new TPM2 key")
     }
 
     /// Adds the token `json` (a complete token object) in the first free token slot.
@@ -166,15 +162,15 @@ fn add_keyslot(ctx: &Context, passphrase: &[u8], what: &str) -> Result<u32, Cryp
 }
 
 /// `crypt_format()` of a LUKS2 header with upstream's cipher and parameters, then the
-/// key-file keyslot and the TPM2 enrolment. Returns the passphrase added last and its
-/// keyslot (upstream encrypts with that one: the TPM2 slot for key-file+tpm2).
+/// key-file keyslot and the TPM2 enrolment. Returns the passphrase added last (upstream
+/// encrypts with that one: the TPM2 secret for key-file+tpm2).
 pub(super) fn format(
     ctx: &Context,
     params: &LuksParams,
     data_device: Option<&Path>,
     tpm2: Option<&dyn Tpm2Enroll>,
     partno: u32,
-) -> Result<(Vec<u8>, u32), CryptError> {
+) -> Result<Vec<u8>, CryptError> {
     let label = cstr(&params.label);
     let data = data_device.map(|p| cstr(&p.to_string_lossy()));
     let mut luks2 = lib::ParamsLuks2 {
@@ -205,22 +201,17 @@ pub(super) fn format(
     };
     check(r, || "Failed to LUKS2 format future partition".into())?;
     let mut passphrase = Vec::new();
-    let mut keyslot = 0;
     if let Some(key) = &params.key {
-        keyslot = add_keyslot(ctx, key, "Failed to add LUKS2 key")?;
+        add_keyslot(ctx, key, "Failed to add LUKS2 key")?;
         passphrase = key.clone();
     }
     if let Some(tpm2) = tpm2 {
-        let mut header = LuksHeader {
-            ctx,
-            last_keyslot: None,
-        };
+        let mut header = LuksHeader { ctx };
         passphrase = tpm2
             .enroll(&mut header, partno)
             .map_err(CryptError::Enroll)?;
-        keyslot = header.last_keyslot.unwrap_or(keyslot);
     }
-    Ok((passphrase, keyslot))
+    Ok(passphrase)
 }
 
 /// Offline: `node` (a regular file of the partition's size, holding the file system in
@@ -281,22 +272,16 @@ pub fn encrypt_offline(
         flags: lib::REENCRYPT_INITIALIZE_ONLY | lib::REENCRYPT_MOVE_FIRST_SEGMENT,
     };
 
-    let (passphrase, keyslot) = {
+    let passphrase = {
         let ctx = Context::open(lib, &header)?;
         ctx.offline()?;
         // SAFETY: cd is live.
         let r = unsafe { (lib.set_data_offset)(ctx.cd, LUKS2_METADATA_SIZE / 512) };
         check(r, || "Failed to set data offset".into())?;
-        let (passphrase, keyslot) = format(&ctx, params, Some(node), tpm2, partno)?;
-        let r = reencrypt_init(
-            &ctx,
-            &passphrase,
-            keyslot,
-            Reencrypt::Initialise,
-            &reencrypt,
-        );
+        let passphrase = format(&ctx, params, Some(node), tpm2, partno)?;
+        let r = reencrypt_init(&ctx, &passphrase, Reencrypt::Initialise, &reencrypt);
         check(r, || "Failed to prepare for reencryption".into())?;
-        (passphrase, keyslot)
+        passphrase
     };
 
     // The initialisation leaves the header in the temporary file: it goes to the front.
@@ -313,7 +298,7 @@ pub fn encrypt_offline(
         )
     })?;
     reencrypt.flags &= !lib::REENCRYPT_INITIALIZE_ONLY;
-    let r = reencrypt_init(&ctx, &passphrase, keyslot, Reencrypt::Resume, &reencrypt);
+    let r = reencrypt_init(&ctx, &passphrase, Reencrypt::Resume, &reencrypt);
     check(r, || "Failed to load reencryption context".into())?;
     // SAFETY: cd is live; no progress callback.
     let r = unsafe { (lib.reencrypt_run)(ctx.cd, None, std::ptr::null_mut()) };
@@ -330,12 +315,13 @@ enum Reencrypt {
     Resume,
 }
 
-/// crypt_reencrypt_init_by_passphrase on `ctx` with the passphrase of `keyslot` (any
-/// new keyslot), returning libcryptsetup's result code.
+/// crypt_reencrypt_init_by_passphrase on `ctx`, returning libcryptsetup's result code.
+/// As upstream 257, the new keyslot is always 0 and libcryptsetup checks the passphrase
+/// against it: with key-file+tpm2 the TPM2 secret (keyslot 1) does not open it and the
+/// call fails with EPERM, exactly as upstream's offline encryption does.
 fn reencrypt_init(
     ctx: &Context,
     passphrase: &[u8],
-    keyslot: u32,
     step: Reencrypt,
     params: &lib::ParamsReencrypt,
 ) -> c_int {
@@ -353,7 +339,7 @@ fn reencrypt_init(
             passphrase.as_ptr().cast(),
             passphrase.len(),
             lib::ANY,
-            keyslot as i32,
+            0,
             cipher,
             mode,
             params,
