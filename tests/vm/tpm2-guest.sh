@@ -112,4 +112,22 @@ for n in sealed nopcr; do
   if attach "$n" "$dev" attach-pcr; then say "$n: unlocks with the changed PCR 7"; detach "$n"
   else say "$n: does not unlock with the changed PCR 7 (rc $(cat /results/attach-pcr.$n.rc))"; fi
 done
+
+# Image mode with Encrypt=key-file+tpm2, upstream's systemd-repart and ours, against
+# this kernel's TPM (PCR 7 now extended: sealing does not care).
+mkdir -p /trixie/tmp/kd
+printf '[Partition]\nType=srv\nFormat=ext4\nEncrypt=key-file+tpm2\nSizeMinBytes=40M\n' > /trixie/tmp/kd/10-srv.conf
+printf 'secret key file' > /trixie/tmp/key
+chmod 600 /trixie/tmp/key
+for who in upstream ours; do
+  case $who in upstream) bin=/usr/bin/systemd-repart ;; ours) bin=/usr/bin/repart ;; esac
+  t0=$(up)
+  timeout 180 chroot /trixie "$bin" --definitions=/tmp/kd --empty=create --size=auto --offline=yes --dry-run=no \
+    --seed=e2a40bf9-73f1-4278-9160-49c031e7aedd --key-file=/tmp/key --tpm2-device=auto /tmp/kf.raw \
+    > "/results/kf.$who.stdout" 2> "/results/kf.$who.stderr"
+  echo $? > "/results/kf.$who.rc"
+  if [ -e /trixie/tmp/kf.raw ]; then echo left > "/results/kf.$who.image"; rm -f /trixie/tmp/kf.raw
+  else echo removed > "/results/kf.$who.image"; fi
+  say "key-file+tpm2 image build ($who): exit $(cat /results/kf.$who.rc), image $(cat /results/kf.$who.image), $(awk -v a="$t0" -v b="$(up)" 'BEGIN{printf "%.2f", b - a}')s: $(grep '^Failed' /results/kf.$who.stderr | tail -1)"
+done
 finish 0
