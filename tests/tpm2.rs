@@ -668,3 +668,152 @@ fn tpm2_key_file_plus_tpm2_image_fails_like_upstream() {
         );
     }
 }
+
+/// Makes the storage keys the offline seals are made for, through our TPM code with the
+/// TCG templates: the ECC SRK at 0x81000001 (as upstream creates it) and an RSA 2048 one
+/// at 0x81000002; the RSA key's TPM2B_PUBLIC.
+fn persist_storage_keys(tpm: &Swtpm) -> Vec<u8> {
+    use repart::pure::tpm2::marshal::{PrimaryAlg, srk_template};
+    use repart::shell::tpm2::tss::{Esys, Tcti, Tss};
+    let tss = Tss::load().expect("tpm2-tss libraries");
+    let tcti = Tcti::resolve(Some(&tpm.device()), None).unwrap();
+    let esys = Esys::open(&tss, &tcti).expect("connect to swtpm");
+    let mut rsa_public = Vec::new();
+    for (alg, handle) in [
+        (PrimaryAlg::Ecc, 0x8100_0001),
+        (PrimaryAlg::Rsa, 0x8100_0002),
+    ] {
+        let transient = esys.create_primary(&srk_template(alg)).unwrap();
+        let persistent = esys.persist(transient, handle).unwrap();
+        if alg == PrimaryAlg::Rsa {
+            rsa_public = esys.read_public(persistent).unwrap();
+        }
+        esys.flush(transient);
+    }
+    rsa_public
+}
+
+/// Runs `bin` (ours or the oracle) on a fresh image with one `Encrypt=tpm2` partition,
+/// no TPM reachable, and `args`; (exit status, stdout, stable stderr, image path).
+fn offline_run(bin: &Path, dir: &Path, args: &[String]) -> (bool, String, String, PathBuf) {
+    let tmp = dir.join(if bin.ends_with("repart") {
+        "ours"
+    } else {
+        "oracle"
+    });
+    std::fs::create_dir_all(tmp.join("d")).unwrap();
+    std::fs::write(
+        tmp.join("d/10-a.conf"),
+        "[Partition]\nType=home\nEncrypt=tpm2\nSizeMinBytes=40M\n",
+    )
+    .unwrap();
+    let img = tmp.join("img.raw");
+    let _ = std::fs::remove_file(&img);
+    let out = Command::new(bin)
+        .current_dir(&tmp)
+        .env_remove("SYSTEMD_TPM2_DEVICE")
+        .args([
+            "--definitions=d",
+            "--empty=create",
+            "--size=auto",
+            "--seed=e2a40bf9-73f1-4278-9160-49c031e7aedd",
+            "--dry-run=no",
+            "--offline=yes",
+        ])
+        .args(args)
+        .arg(&img)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stable_stderr(&out.stderr).replace(&tmp.display().to_string(), "{tmp}"),
+        img,
+    )
+}
+
+/// `--tpm2-device-key=`: sealed without the TPM to its SRK's public part (from upstream's
+/// `systemd-analyze srk`; an RSA key with `--tpm2-seal-key-handle=`), our binary and the
+/// oracle give the same output and token (the SRK serialization is deterministic, only
+/// the blob is random), and upstream's systemd-cryptenroll unlocks ours through the TPM.
+#[test]
+fn tpm2_device_key_seals_offline_like_upstream() {
+    if !require(tpm_and_chroot_available().and_then(|_| crate::common::oracle_available())) {
+        return;
+    }
+    let tmp = TempDir::new("repart-tpm2");
+    let tpm = Swtpm::start(&tmp.path).expect("swtpm");
+    let rsa_public = persist_storage_keys(&tpm);
+    let srk = in_chroot(
+        "systemd-analyze",
+        &["srk"],
+        &[("SYSTEMD_TPM2_DEVICE", &tpm.device())],
+    );
+    assert!(
+        srk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&srk.stderr)
+    );
+    let ecc_file = tmp.path.join("srk.tpm2b_public");
+    std::fs::write(&ecc_file, &srk.stdout).unwrap();
+    let rsa_file = tmp.path.join("rsa.tpm2b_public");
+    std::fs::write(&rsa_file, &rsa_public).unwrap();
+
+    let pcr7 = format!("--tpm2-pcrs=7:sha256={}", "0".repeat(64));
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "ecc",
+            vec![
+                format!("--tpm2-device-key={}", ecc_file.display()),
+                pcr7.clone(),
+            ],
+        ),
+        (
+            "rsa",
+            vec![
+                format!("--tpm2-device-key={}", rsa_file.display()),
+                "--tpm2-seal-key-handle=0x81000002".into(),
+                format!("--tpm2-pcrs=0:sha256={z}+7:sha256={z}", z = "0".repeat(64)),
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let dir = tmp.path.join(name);
+        let mut results = Vec::new();
+        for bin in [
+            PathBuf::from(env!("CARGO_BIN_EXE_repart")),
+            oracle_wrapper(),
+        ] {
+            let (ok, stdout, stderr, img) = offline_run(&bin, &dir, &args);
+            assert!(ok, "{name} {}: {stderr}", bin.display());
+            let json = luks_json(&img, 1 << 20, img.parent().unwrap());
+            let t = json["tokens"]["0"].clone();
+            let part = img.parent().unwrap().join(format!("part-{}.img", 1 << 20));
+            let o = upstream_unlocks(&tpm, &part, "x");
+            assert!(
+                o.status.success(),
+                "{name}: upstream cannot unlock {}: {}",
+                bin.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            results.push((stdout, stderr, comparable(&json), t["tpm2_srk"].clone()));
+        }
+        assert_eq!(results[0], results[1], "{name}: ours vs the oracle");
+    }
+
+    // PCRs without values (here: the default PCR 7) cannot be sealed to offline.
+    for bin in [
+        PathBuf::from(env!("CARGO_BIN_EXE_repart")),
+        oracle_wrapper(),
+    ] {
+        let args = [format!("--tpm2-device-key={}", ecc_file.display())];
+        let (ok, _, stderr, _) = offline_run(&bin, &tmp.path.join("nopcr"), &args);
+        assert!(!ok);
+        assert!(
+            stderr.contains("Must provide all PCR values when using TPM2 device key."),
+            "{}: {stderr}",
+            bin.display()
+        );
+    }
+}

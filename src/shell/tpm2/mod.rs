@@ -4,10 +4,12 @@
 //! unlock. The tpm2-tss libraries are loaded only here, on demand.
 //!
 //! Core (in `pure::tpm2`): TPM wire format, policy digests, bank choice, token text.
-//! Here: `tss` (dlopen FFI), `seal` (the TPM conversation), and the enroller below that
+//! Here: `tss` (dlopen FFI), `seal` (the TPM conversation), `offline` (`--tpm2-device-key=`:
+//! no TPM), `list` (`--tpm2-device=list`), and the enroller below that
 //! ties them to the command line.
 
 pub mod list;
+pub mod offline;
 pub mod seal;
 pub mod tss;
 
@@ -79,9 +81,6 @@ fn default_pcrs() -> Vec<PcrValue> {
 /// Settings this repart cannot honour yet; refused before anything is written, with
 /// the option named, never ignored.
 pub fn unsupported(s: &Tpm2Settings) -> Option<String> {
-    if s.device_key.is_some() {
-        return Some("--tpm2-device-key= (sealing offline to a TPM's public key) is not supported yet: Operation not supported".into());
-    }
     if s.pcrlock.is_some() {
         return Some("--tpm2-pcrlock= is not supported yet: Operation not supported".into());
     }
@@ -124,12 +123,21 @@ fn load_signing_key(s: &Tpm2Settings) -> Result<Option<SigningKey>, String> {
 
 /// An open TPM, ready to seal one secret per encrypted partition.
 pub struct Tpm2Enroller {
-    esys: Esys<'static>,
+    /// The TPM, or the public key of the one sealed to offline (`--tpm2-device-key=`).
+    tpm: Target,
     settings: Tpm2Settings,
     signing_key: Option<SigningKey>,
     /// The PCR values once completed (bank chosen, values read): upstream keeps them
     /// for the next partition, so the bank notice appears once per run.
     pcrs: std::cell::RefCell<Option<Vec<PcrValue>>>,
+}
+
+/// Where secrets are sealed.
+enum Target {
+    /// A TPM present here.
+    Device(Esys<'static>),
+    /// A TPM elsewhere, by its storage root key's public part.
+    DeviceKey(crate::pure::tpm2::offline::ParentPublic),
 }
 
 /// What one enrolment needs from the LUKS side (implemented by the LUKS header).
@@ -150,12 +158,27 @@ impl Tpm2Enroller {
         }
         let signing_key = load_signing_key(settings)?;
         let tss: &'static Tss = Box::leak(Box::new(Tss::load().map_err(|e| e.0)?));
-        let tcti = Tcti::resolve(settings.device.as_deref(), settings.env_device.as_deref())
-            .map_err(|e| e.0)?;
-        let esys = Esys::open(tss, &tcti)
-            .map_err(|e| format!("Failed to create TPM2 context: {}", e.0))?;
+        let tpm = match &settings.device_key {
+            Some(path) => {
+                let parent = offline::load_device_key(path)?;
+                let wanted = settings.pcrs.clone().unwrap_or_else(default_pcrs);
+                if wanted.iter().any(|v| v.value.is_empty()) {
+                    return Err("Must provide all PCR values when using TPM2 device key.".into());
+                }
+                Target::DeviceKey(parent)
+            }
+            None => {
+                let tcti =
+                    Tcti::resolve(settings.device.as_deref(), settings.env_device.as_deref())
+                        .map_err(|e| e.0)?;
+                Target::Device(
+                    Esys::open(tss, &tcti)
+                        .map_err(|e| format!("Failed to create TPM2 context: {}", e.0))?,
+                )
+            }
+        };
         Ok(Tpm2Enroller {
-            esys,
+            tpm,
             settings: settings.clone(),
             signing_key,
             pcrs: std::cell::RefCell::new(None),
@@ -164,18 +187,31 @@ impl Tpm2Enroller {
 
     /// Seals a fresh secret; notices (bank choice) are returned for the caller to print.
     pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, String> {
+        let esys = match &self.tpm {
+            Target::Device(esys) => esys,
+            Target::DeviceKey(parent) => {
+                let mut pcrs = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
+                pcrs.sort();
+                return offline::seal_offline(
+                    parent,
+                    self.settings.seal_key_handle,
+                    &pcrs,
+                    self.signing_key.as_ref(),
+                );
+            }
+        };
         let known = self.pcrs.borrow().clone();
         let pcrs = match known {
             Some(p) => p,
             None => {
                 let wanted = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
-                let p = seal::complete_pcr_values(&self.esys, &wanted, notices).map_err(|e| e.0)?;
+                let p = seal::complete_pcr_values(esys, &wanted, notices).map_err(|e| e.0)?;
                 *self.pcrs.borrow_mut() = Some(p.clone());
                 p
             }
         };
         seal::seal(
-            &self.esys,
+            esys,
             self.settings.seal_key_handle,
             &pcrs,
             self.signing_key.as_ref(),

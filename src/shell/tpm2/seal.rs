@@ -199,14 +199,12 @@ pub struct SigningKey {
     pub pcr_mask: u32,
 }
 
-/// Seals 32 random bytes under the parent key with a policy: PolicyAuthorize by the
-/// signing key if any, then PolicyPCR over `pcrs` (complete, one bank) if any.
-pub fn seal(
-    esys: &Esys<'_>,
-    seal_key_handle: Option<u32>,
+/// The sealing policy: PolicyAuthorize by the signing key if any, then PolicyPCR over
+/// `pcrs` (complete, one bank) if any. With the bank and the PCR mask for the token.
+pub fn sealing_policy(
     pcrs: &[PcrValue],
     signing_key: Option<&SigningKey>,
-) -> Result<Sealed, TssError> {
+) -> Result<([u8; 32], u16, u32), TssError> {
     let bank = pcrs.first().map_or(0, |v| v.hash);
     if pcrs.iter().any(|v| v.hash != bank) {
         return Err(TssError("Multiple PCR banks selected.".into()));
@@ -228,6 +226,17 @@ pub fn seal(
     if !pcrs.is_empty() {
         policy = policy_pcr(&policy, bank, mask, &values);
     }
+    Ok((policy, bank, mask))
+}
+
+/// Seals 32 random bytes under the parent key with the [`sealing_policy`].
+pub fn seal(
+    esys: &Esys<'_>,
+    seal_key_handle: Option<u32>,
+    pcrs: &[PcrValue],
+    signing_key: Option<&SigningKey>,
+) -> Result<Sealed, TssError> {
+    let (policy, bank, mask) = sealing_policy(pcrs, signing_key)?;
 
     let parent = parent_key(esys, seal_key_handle)?;
     let mut secret = vec![0u8; 32];
@@ -256,7 +265,7 @@ pub fn seal(
     })
 }
 
-fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+pub(crate) fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         // SAFETY: writes at most the remaining bytes of `buf`.
