@@ -288,7 +288,13 @@ def main():
         if r["rc"] != 0:
             raise SystemExit("building the W3 base image failed, see " + os.path.join(logdir, "w3-base.err"))
 
-    tools = {"repart": [ours], "upstream": oracle}
+    ours_argv = [ours]
+    if cfg["ours_libs"] == "suite" and oracle_how == "ld.so direct":
+        # our binary through the suite's ld.so and library path: the same libcryptsetup,
+        # libcrypto and libargon2 (dlopened) as upstream
+        ours_argv = oracle[:3] + [ours]
+    cfg["ours_how"] = " ".join(ours_argv).replace(ours, "repart")
+    tools = {"repart": ours_argv, "upstream": oracle}
     results = {}  # (w, tool) -> [run dicts]
     checks = {}   # w -> list of problems
     kdf = {}      # w -> tool -> PBKDF parameters of keyslot 0 (last image)
@@ -567,6 +573,12 @@ def report(rows, cfg, info, elapsed):
     L.append(f"- Upstream is started as: {info['oracle_how']} (the wrapper script's own `exec` line, without "
              "the bash/sh wrappers). Our binary is a snapshot copy of `target/release/repart` "
              "taken when the run started.")
+    if cfg["ours_libs"] == "suite":
+        L.append(f"- `OURS_LIBS=suite`: our binary runs as `{cfg['ours_how']}`, i.e. with the suite's libraries "
+                 "(the same libcryptsetup, OpenSSL, libargon2 that upstream dlopens), so that only the tools differ.")
+    else:
+        L.append("- Our binary runs with the host's libraries (`OURS_LIBS=host`; its libcryptsetup is the host's, "
+                 "see Machine); `OURS_LIBS=suite` runs it with upstream's.")
     L.append("- Every run gets a fresh output image; `sync` (not timed) before every run so that one run's "
              "writeback does not land in the next. Page cache stays warm (sources are read by both tools alternately).")
     L.append("- Each command is started by a tiny C launcher (`bench/measure.c`, compiled by run.sh): "

@@ -23,6 +23,8 @@
 #                     when only W6* workloads run)
 #   NO_BUILD=1        do not run `cargo build --release`
 #   REPART_BIN=path   benchmark this binary (implies NO_BUILD=1)
+#   OURS_LIBS=host|suite   run our binary with the host's libraries (default) or
+#                     through the suite's ld.so with upstream's (same libcryptsetup)
 #   INTERVAL=0.025    RSS sampling interval in seconds
 #   QUIET_WAIT=10     before each run wait up to this many seconds until other
 #                     processes use < 15% CPU (0 = do not wait)
@@ -104,14 +106,14 @@ fi
 rm -rf "$WORK/img" "$WORK/logs"
 
 CFG=$("$PYTHON" - "$WORK" "$RUNS" "$WARMUP" "$QUICK" "$INTERVAL" "$WRITE_DOC" "$REPO" "$LDSO_TOP" \
-      "$ORACLE_DIR/reference-repart" "$GIT" "$QUIET_WAIT" "$DOC" $WORKLOADS <<'EOF'
+      "$ORACLE_DIR/reference-repart" "$GIT" "$QUIET_WAIT" "$DOC" "${OURS_LIBS:-host}" $WORKLOADS <<'EOF'
 import json, sys
 a = sys.argv[1:]
 print(json.dumps({
     "work": a[0], "runs": int(a[1]), "warmup": int(a[2]), "quick": a[3] == "1",
     "interval": float(a[4]), "write_doc": a[5] == "1", "repo": a[6],
     "doc": a[11], "ldso_top": a[7], "oracle_wrapper": a[8],
-    "git": a[9], "quiet_wait": float(a[10]), "workloads": a[12:],
+    "git": a[9], "quiet_wait": float(a[10]), "ours_libs": a[12], "workloads": a[13:],
 }))
 EOF
 )
