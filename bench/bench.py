@@ -515,9 +515,9 @@ def report(rows, cfg, info, elapsed):
             L.append(f"| {w} | {fmt_t(da)} | {fmt_t(db)} | {da / db:.2f} | {fmt_t(ea)} | {fmt_t(eb)} | {ea / eb:.2f} |")
         L.append("")
         L.append("Keyslot 0 PBKDF parameters chosen by the benchmark (last image of each tool; Memory in KiB). "
-                 "The peak RSS of both tools in these workloads is this argon2id memory cost, which "
-                 "libcryptsetup's benchmark picks per run (it depends on the machine's load), not the tools' own "
-                 "memory:\n")
+                 "The peak RSS of both tools in these workloads is argon2id's memory (during libcryptsetup's "
+                 "benchmark, which tries larger costs, and the derivations), picked per run and depending on the "
+                 "machine's load, not the tools' own memory:\n")
         for w, v in sorted(info.get("kdf", {}).items()):
             L.append(f"- {w}: repart {v['repart']}; upstream {v['upstream']}")
     probs = [(r["w"], p) for r in rows for p in r["problems"]]

@@ -8,7 +8,8 @@
 # Disks: vda = the disk under test, vdb = results (tar of /results), vdc = the
 # oracle's tool tree (ext4), mounted at the same path as on the host so that its
 # ld.so wrappers work unchanged; its bin/ (Debian 13's mke2fs, cryptsetup) comes
-# first on PATH for both tools.
+# first on PATH for both tools. vmbench.libs=suite runs ours through the tree's
+# ld.so with upstream's libraries (default: the host's, copied into the initramfs).
 LDSO=/var/cache/repart-oracle/trixie-ldso
 export PATH=$LDSO/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t devtmpfs -o mode=0755 devtmpfs /dev 2>/dev/null
@@ -19,9 +20,9 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /results /mnt/new "$LDSO"
 
-TOOL=none
+TOOL=none LIBS=own
 for arg in $(cat /proc/cmdline); do
-  case $arg in vmbench.tool=*) TOOL=${arg#vmbench.tool=} ;; esac
+  case $arg in vmbench.tool=*) TOOL=${arg#vmbench.tool=} ;; vmbench.libs=*) LIBS=${arg#vmbench.libs=} ;; esac
 done
 say() { echo "VMBENCH: $*"; echo "$*" >> /results/log; }
 up() { cut -d' ' -f1 /proc/uptime; }
@@ -44,10 +45,17 @@ while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ] || [ ! -b /dev/vdc ]; } && [ $i -
 mount -t ext4 -o ro /dev/vdc "$LDSO" || fail "mount the tool tree"
 [ -e /dev/loop-control ] || fail "no /dev/loop-control (loop module)"
 [ -e /dev/mapper/control ] || { mkdir -p /dev/mapper; mknod /dev/mapper/control c 10 236 2>/dev/null; }
-say "tool $TOOL, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU, $(awk '/MemTotal/{print $2}' /proc/meminfo) kB"
+say "tool $TOOL (libraries: $LIBS), kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU, $(awk '/MemTotal/{print $2}' /proc/meminfo) kB"
 
 case $TOOL in
-  ours) set -- /usr/bin/repart ;;
+  ours)
+    if [ "$LIBS" = suite ]; then
+      # through the suite's ld.so: the same libcryptsetup/OpenSSL as upstream
+      SL=$LDSO/root/usr/lib/x86_64-linux-gnu
+      set -- "$SL/ld-linux-x86-64.so.2" --library-path "$SL:$SL/systemd" /usr/bin/repart
+    else
+      set -- /usr/bin/repart
+    fi ;;
   upstream) set -- "$LDSO/bin/systemd-repart" ;;
   *) fail "vmbench.tool=ours|upstream missing" ;;
 esac

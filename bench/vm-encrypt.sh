@@ -23,6 +23,8 @@
 #   VMBENCH_MEM=2048      guest RAM in MiB (argon2id takes up to 1 GiB)
 #   VMBENCH_TIMEOUT=1200  per boot, seconds
 #   VMBENCH_TOOLS="ours upstream"   (one of them alone: a harness check, no report)
+#   OURS_LIBS=host|suite  our binary with the host's libcryptsetup (copied into the
+#                         initramfs; default) or through the suite's ld.so with upstream's
 #   WORK=/var/tmp/repart-vmbench   work dir (disks, logs, results.md)
 #   WRITE_DOC=1           append nothing; the report is $WORK/results.md and,
 #                         with WRITE_DOC=1, docs/benchmarks-vm-encrypt.md
@@ -37,6 +39,7 @@ TIMEOUT=${VMBENCH_TIMEOUT:-1200}
 WORK=${WORK:-/var/tmp/repart-vmbench}
 LDSO=/var/cache/repart-oracle/trixie-ldso
 DOC=$REPO/docs/benchmarks-vm-encrypt.md
+[ "${OURS_LIBS:-host}" = host ] || DOC=$REPO/docs/benchmarks-vm-encrypt-${OURS_LIBS}-libs.md
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 [ -f "$LDSO/.repart-oracle-complete" ] || die "no oracle tool tree in $LDSO (REPART_ORACLE_MODE=ldso tools/oracle/setup-reference-repart.sh)"
@@ -195,7 +198,7 @@ for e in "${order[@]}"; do
   rm -f "$res"; truncate -s 16M "$res"
   logf=$WORK/logs/boot-$tool-$i.log
   t=$(now)
-  boot_vm "$disk" "$res" "$logf" "vmbench.tool=$tool" || true
+  boot_vm "$disk" "$res" "$logf" "vmbench.tool=$tool vmbench.libs=${OURS_LIBS:-host}" || true
   boot=$(since "$t")
   out=$WORK/logs/r-$tool-$i; rm -rf "$out"; mkdir -p "$out"; tar -xf "$res" -C "$out" 2>/dev/null || true
   if ! grep -q '^VMTEST-RESULT: PASS' "$logf"; then
@@ -254,8 +257,10 @@ L.append("- Disk: a sparse 21 GiB raw file, GPT with one 64 MiB foreign partitio
          "live mode, loop device over the new partition, LUKS2 on it, mkfs through dm-crypt).")
 L.append("- Each boot gets a fresh copy of the disk; both tools run in the same guest (same initramfs, kernel, "
          "modules), with Debian 13's mke2fs from the oracle's tool tree (a read-only ext4 disk mounted at its "
-         "host path) first on PATH for both. Our binary dlopens the host's libcryptsetup (copied into the "
-         "initramfs), upstream its own Debian 13 one.")
+         "host path) first on PATH for both. " + ("Our binary runs through the tree's ld.so with upstream's "
+         "libraries (`OURS_LIBS=suite`): the same libcryptsetup, OpenSSL, libdevmapper." if os.environ.get("OURS_LIBS") == "suite"
+         else "Our binary dlopens the host's libcryptsetup (copied into the initramfs; `OURS_LIBS=suite` runs it "
+         "with upstream's), upstream its own Debian 13 one."))
 L.append("- Time: busybox `time` around the repart process in the guest (wall = elapsed, includes the argon2id "
          "PBKDF that libcryptsetup benchmarks to ~2 s in both tools). TCG makes everything slow, the ratio is "
          "what matters.")
