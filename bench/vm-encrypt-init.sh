@@ -70,6 +70,9 @@ awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", b - a}' > /results/repart.seco
 say "repart exited $rc after $(cat /results/repart.seconds)s (time: $(cat /results/time))"
 tail -n 15 /results/repart.stderr | sed 's/^/  repart stderr: /'
 [ "$rc" = 0 ] || fail "repart exit status $rc"
+# repart removes its dm-crypt mapping (and so frees the loop device) before it exits
+left=$(ls /dev/mapper 2>/dev/null | grep '^luks-repart-')
+[ -z "$left" ] || fail "repart left the mapping(s) $left active"
 
 # The new partition: LUKS2 that the key file opens, with an ext4 inside.
 NEW=''

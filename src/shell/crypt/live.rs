@@ -14,8 +14,10 @@ use super::{CryptError, VOLUME_KEY_SIZE, lib};
 /// An active dm-crypt mapping of a freshly formatted LUKS2 volume. Dropping it flushes
 /// the mapping and removes it (forced, as upstream: udev may still hold it open).
 pub struct ActiveVolume {
-    // Field order is drop order: the descriptor closes before the context goes.
-    file: File,
+    // Open until drop, which closes it before removing the mapping: an open
+    // descriptor keeps the mapping busy (EBUSY, libdevmapper retries for ~25 s and the
+    // mapping stays). `None` only inside drop.
+    file: Option<File>,
     path: PathBuf,
     name: String,
     ctx: Context<'static>,
@@ -38,12 +40,12 @@ impl ActiveVolume {
 
     /// The open mapping, for writing a block copy into it.
     pub fn file(&self) -> &std::fs::File {
-        &self.file
+        self.file.as_ref().expect("open until dropped")
     }
 
     /// Flushes what was written to the mapping.
     pub fn sync(&self) -> Result<(), CryptError> {
-        self.file.sync_all().map_err(|source| CryptError::Io {
+        self.file().sync_all().map_err(|source| CryptError::Io {
             what: format!("Failed to sync changes to '{}'", self.path.display()),
             source,
         })
@@ -52,7 +54,9 @@ impl ActiveVolume {
 
 impl Drop for ActiveVolume {
     fn drop(&mut self) {
-        let _ = self.file.sync_all();
+        if let Some(file) = self.file.take() {
+            let _ = file.sync_all();
+        }
         let name = cstr(&self.name);
         // SAFETY: cd is live, name a valid C string.
         let r = unsafe {
@@ -138,7 +142,7 @@ pub fn encrypt_live(
     }
     tracing::info!("Successfully encrypted future partition {partno}.");
     Ok(ActiveVolume {
-        file,
+        file: Some(file),
         path,
         name,
         ctx,
