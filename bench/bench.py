@@ -425,8 +425,8 @@ def machine_info(cfg, env, ours, oracle, oracle_how):
         "mkfs.erofs": out("mkfs.erofs -V 2>&1 | head -1", e),
         "mkfs.vfat": out("mkfs.vfat --help 2>&1 | head -1", e),
         "mcopy": out("mcopy --version 2>&1 | head -1", e),
-        "libcryptsetup (ours: the host's, dlopen)": out("ls -l $(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {print $NF; exit}') | sed 's/.*-> //'"),
-        "libcryptsetup (upstream: the suite's, dlopen)": out(f"ls {cfg['ldso_top']}/root/usr/lib/x86_64-linux-gnu/ | grep '^libcryptsetup.so.12.'"),
+        "libcryptsetup of the host (ours with OURS_LIBS=host)": out("ls -l $(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {print $NF; exit}') | sed 's/.*-> //'"),
+        "libcryptsetup of the suite (upstream; ours with OURS_LIBS=suite)": out(f"ls {cfg['ldso_top']}/root/usr/lib/x86_64-linux-gnu/ | grep '^libcryptsetup.so.12.'"),
         "sfdisk (host, for the check)": out("sfdisk --version"),
         "rustc": out("rustc --version"),
     }
