@@ -78,11 +78,28 @@ fn default_pcrs() -> Vec<PcrValue> {
     }]
 }
 
+/// Where upstream finds a pcrlock policy (`pcrlock.json`) when `--tpm2-pcrlock=` is not
+/// given, first found wins: it then binds to it instead of the default PCR 7.
+pub const PCRLOCK_SEARCH_DIRS: [&str; 2] = ["/run/systemd", "/var/lib/systemd"];
+
+/// The pcrlock policy upstream would use without `--tpm2-pcrlock=`.
+fn automatic_pcrlock(dirs: &[&str]) -> Option<PathBuf> {
+    dirs.iter()
+        .map(|d| PathBuf::from(d).join("pcrlock.json"))
+        .find(|p| p.exists())
+}
+
 /// Settings this repart cannot honour yet; refused before anything is written, with
-/// the option named, never ignored.
-pub fn unsupported(s: &Tpm2Settings) -> Option<String> {
+/// the option named, never ignored. `pcrlock_dirs`: [`PCRLOCK_SEARCH_DIRS`].
+pub fn unsupported(s: &Tpm2Settings, pcrlock_dirs: &[&str]) -> Option<String> {
     if s.pcrlock.is_some() {
         return Some("--tpm2-pcrlock= is not supported yet: Operation not supported".into());
+    }
+    if let Some(found) = automatic_pcrlock(pcrlock_dirs) {
+        return Some(format!(
+            "Found pcrlock policy {}, which upstream binds to automatically; --tpm2-pcrlock= is not supported yet: Operation not supported",
+            found.display()
+        ));
     }
     None
 }
@@ -153,7 +170,7 @@ impl Tpm2Enroller {
     /// caller does this before writing anything, so a missing library or TPM leaves
     /// the target untouched.
     pub fn open(settings: &Tpm2Settings) -> Result<Tpm2Enroller, String> {
-        if let Some(why) = unsupported(settings) {
+        if let Some(why) = unsupported(settings, &PCRLOCK_SEARCH_DIRS) {
             return Err(why);
         }
         let signing_key = load_signing_key(settings)?;
@@ -256,5 +273,33 @@ impl crate::shell::crypt::Tpm2Enroll for Tpm2Enroller {
         _partno: u32,
     ) -> Result<Vec<u8>, String> {
         Tpm2Enroller::enroll(self, &mut Header(header))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcrlock_refused_given_or_found() {
+        let given = Tpm2Settings {
+            pcrlock: Some(PathBuf::from("/x/pcrlock.json")),
+            ..Default::default()
+        };
+        assert!(
+            unsupported(&given, &[])
+                .unwrap()
+                .contains("--tpm2-pcrlock=")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let none = Tpm2Settings::default();
+        assert_eq!(unsupported(&none, &["/nonexistent", d]), None);
+        std::fs::write(dir.path().join("pcrlock.json"), "{}").unwrap();
+        let why = unsupported(&none, &["/nonexistent", d]).unwrap();
+        assert!(
+            why.starts_with(&format!("Found pcrlock policy {d}/pcrlock.json")),
+            "{why}"
+        );
     }
 }
