@@ -95,7 +95,7 @@ pub fn tpm_and_chroot_available() -> Result<(), String> {
 /// Upstream's TPM2 unlocking code: the chroot's systemd-cryptenroll unlocks `volume`
 /// through its token (the swtpm named explicitly: its cryptsetup token plugin only
 /// looks for a kernel TPM device) and enrolls the password `new_password`.
-fn upstream_unlocks(tpm: &Swtpm, volume: &Path, new_password: &str) -> std::process::Output {
+pub fn upstream_unlocks(tpm: &Swtpm, volume: &Path, new_password: &str) -> std::process::Output {
     let dev = format!("--unlock-tpm2-device={}", tpm.device());
     in_chroot(
         "systemd-cryptenroll",

@@ -92,6 +92,7 @@ pub fn encrypt_live(
     let path = Path::new("/dev/mapper").join(&name);
     let ctx = Context::open(lib, device)?;
     format(&ctx, params, None, tpm2, partno)?;
+    crate::shell::fault::point("luks-formatted-live");
     let flags = lib::ACTIVATE_PRIVATE
         | if discard {
             lib::ACTIVATE_ALLOW_DISCARDS
@@ -141,13 +142,15 @@ pub fn encrypt_live(
         });
     }
     tracing::info!("Successfully encrypted future partition {partno}.");
-    Ok(ActiveVolume {
+    let volume = ActiveVolume {
         file: Some(file),
         path,
         name,
         ctx,
         _on_signal: on_signal,
-    })
+    };
+    crate::shell::fault::point("activated-live");
+    Ok(volume)
 }
 
 /// Removes the mapping `name` without a context (error paths and signals).

@@ -279,8 +279,10 @@ pub fn encrypt_offline(
         let r = unsafe { (lib.set_data_offset)(ctx.cd, LUKS2_METADATA_SIZE / 512) };
         check(r, || "Failed to set data offset".into())?;
         let passphrase = format(&ctx, params, Some(node), tpm2, partno)?;
+        crate::shell::fault::point("luks-formatted");
         let r = reencrypt_init(&ctx, &passphrase, Reencrypt::Initialise, &reencrypt);
         check(r, || "Failed to prepare for reencryption".into())?;
+        crate::shell::fault::point("reencrypt-initialised");
         passphrase
     };
 
@@ -297,14 +299,37 @@ pub fn encrypt_offline(
             node.display()
         )
     })?;
+    crate::shell::fault::point("luks-header-restored");
     reencrypt.flags &= !lib::REENCRYPT_INITIALIZE_ONLY;
     let r = reencrypt_init(&ctx, &passphrase, Reencrypt::Resume, &reencrypt);
     check(r, || "Failed to load reencryption context".into())?;
-    // SAFETY: cd is live; no progress callback.
-    let r = unsafe { (lib.reencrypt_run)(ctx.cd, None, std::ptr::null_mut()) };
+    // SAFETY: cd is live; the callback (if any) ignores its user pointer.
+    let r = unsafe { (lib.reencrypt_run)(ctx.cd, progress(), std::ptr::null_mut()) };
     check(r, || format!("Failed to encrypt {}", node.display()))?;
+    crate::shell::fault::point("encrypted");
     tracing::info!("Successfully encrypted future partition {partno}.");
     Ok(())
+}
+
+type Progress = Option<unsafe extern "C" fn(u64, u64, *mut c_void) -> c_int>;
+
+/// No progress callback, as upstream.
+#[cfg(not(feature = "fault-injection"))]
+fn progress() -> Progress {
+    None
+}
+
+/// Crash tests stop the run in the middle of the reencryption: at the first progress
+/// report that is not the last one.
+#[cfg(feature = "fault-injection")]
+fn progress() -> Progress {
+    unsafe extern "C" fn report(size: u64, offset: u64, _user: *mut c_void) -> c_int {
+        if offset > 0 && offset < size {
+            crate::shell::fault::point("reencrypting");
+        }
+        0
+    }
+    Some(report)
 }
 
 /// Which half of the two-step reencryption `reencrypt_init` starts.
