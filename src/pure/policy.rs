@@ -24,9 +24,10 @@ pub fn sector_size(requested: Option<u64>, empty: EmptyMode, block_device: bool)
     }
 }
 
-/// The sector size file systems are made with: `--sector-size=`, else 4096.
-pub fn fs_sector_size(requested: Option<u64>) -> u64 {
-    requested.unwrap_or(4096)
+/// The sector size file systems and LUKS2 are made with, as upstream 257: `--sector-size=`,
+/// else a block device's own (probed) sector size, else 4096.
+pub fn fs_sector_size(requested: Option<u64>, block_device_sector_size: Option<u64>) -> u64 {
+    requested.or(block_device_sector_size).unwrap_or(4096)
 }
 
 /// What a table that cannot be read counts as, `None` when that is an error: starting
@@ -112,6 +113,13 @@ pub fn loop_error_is_fatal(mode: LoopUse, errno: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fs_sector_size_is_given_else_the_block_devices_else_4096() {
+        assert_eq!(fs_sector_size(Some(2048), Some(512)), 2048);
+        assert_eq!(fs_sector_size(None, Some(512)), 512);
+        assert_eq!(fs_sector_size(None, None), 4096);
+    }
 
     #[test]
     fn sector_size_is_probed_unless_given_or_starting_over_on_a_file() {

@@ -347,7 +347,10 @@ fn execute(
     let settings = JobSettings {
         env: &env.fs,
         copy_source: copy_source.as_deref(),
-        fs_sector_size: policy::fs_sector_size(options.sector_size),
+        fs_sector_size: policy::fs_sector_size(
+            options.sector_size,
+            (target.kind == TargetKind::BlockDevice).then_some(state.sector_size),
+        ),
         discard: options.discard,
         grain: crate::pure::plan::geometry::grain(state.sector_size),
     };
@@ -414,7 +417,8 @@ fn read_definitions(
     let mut definitions =
         crate::shell::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
     definitions.extend(load_definitions(options, env, sys)?);
-    let fs_sector_size = policy::fs_sector_size(options.sector_size);
+    // The target is not open yet: on a block device upstream would use its sector size.
+    let fs_sector_size = policy::fs_sector_size(options.sector_size, None);
     for warning in crate::pure::verity::reserve_hash_sizes(&mut definitions, fs_sector_size) {
         tracing::warn!("{warning}");
     }
