@@ -33,12 +33,13 @@ finish() {
 fail() { say "FAIL: $*"; finish 1; }
 
 say "init started, kernel $(uname -r), uptime $(up)s"
-for m in virtio_pci virtio_blk crc32c_generic ext4 dm_mod dm_crypt xts aes_generic aesni_intel sha256_generic; do
+for m in virtio_pci virtio_blk crc32c_generic ext4 dm_mod dm_crypt xts aes_generic aesni_intel sha256_generic loop; do
   modprobe "$m" 2>/dev/null || say "modprobe $m failed"
 done
 i=0
-while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ] || [ ! -c /dev/tpmrm0 ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-[ -b /dev/vda ] || fail "/dev/vda did not appear"
+while { [ ! -b /dev/vda ] || [ ! -b /dev/vdd ] || [ ! -c /dev/tpmrm0 ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+[ -b /dev/vdd ] || fail "/dev/vd[a-d] did not appear"
+[ -c /dev/loop-control ] || fail "no /dev/loop-control (loop)"
 [ -c /dev/tpmrm0 ] || fail "no /dev/tpmrm0 (TPM not found by the kernel: $(dmesg | grep -i tpm | head -3))"
 [ -c /dev/mapper/control ] || fail "no /dev/mapper/control (dm_mod)"
 say "TPM: $(cat /sys/class/tpm/tpm0/tpm_version_major 2>/dev/null) ($(ls /sys/class/tpmrm 2>/dev/null))"
@@ -63,6 +64,42 @@ attach() {  # attach NAME DEV TAG -> rc in /results/TAG.NAME.rc
   return "$(cat "/results/$3.$1.rc")"
 }
 detach() { chroot /trixie /usr/lib/systemd/systemd-cryptsetup detach "$1" >> /results/detach.log 2>&1; }
+secs() { awk -v a="$1" -v b="$(up)" 'BEGIN{printf "%.2f", b - a}'; }
+
+# First boot with Encrypt=tpm2 (/etc/fb.d in the chroot), as the unit runs it (no
+# --offline: loop device + dm-crypt): ours on /dev/vdc, upstream's on /dev/vdd (a copy).
+firstboot() {  # firstboot PHASE
+  for who in ours upstream; do
+    case $who in ours) bin=/usr/bin/repart disk=/dev/vdc ;; *) bin=/usr/bin/systemd-repart disk=/dev/vdd ;; esac
+    t0=$(up)
+    timeout 300 chroot /trixie "$bin" --dry-run=no --definitions=/etc/fb.d --seed=e2a40bf9-73f1-4278-9160-49c031e7aedd \
+      --tpm2-device=auto "$disk" > "/results/fb$1.$who.stdout" 2> "/results/fb$1.$who.stderr"
+    echo $? > "/results/fb$1.$who.rc"
+    secs "$t0" > "/results/fb$1.$who.seconds"
+    say "first boot $1 ($who, $disk): exit $(cat "/results/fb$1.$who.rc") after $(cat "/results/fb$1.$who.seconds")s: $(tail -1 "/results/fb$1.$who.stderr")"
+  done
+}
+fb_dev() {  # the partition named "data" on $1
+  for d in "$1"[0-9]*; do
+    blkid -p -o export "$d" 2>/dev/null | grep -qx "PART_ENTRY_NAME=data" && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+PHASE=1
+for arg in $(cat /proc/cmdline); do
+  case $arg in vmtest.phase=*) PHASE=${arg#vmtest.phase=} ;; esac
+done
+if [ "$PHASE" = 2 ]; then
+  firstboot 2
+  dev=$(fb_dev /dev/vdc) || fail "boot 2: no partition 'data' on /dev/vdc"
+  attach fb "$dev" fb2 || fail "boot 2: systemd-cryptsetup attach of the first-boot partition failed"
+  mount -t ext4 -o ro /dev/mapper/fb /mnt/p || fail "boot 2: mount"
+  cat /mnt/p/fb-marker > /results/fb2.marker
+  umount /mnt/p
+  detach fb
+  finish 0
+fi
 
 pcr7 > /results/pcr7.before
 say "PCR 7 (sha256) before: $(cat /results/pcr7.before)"
@@ -100,6 +137,25 @@ for n in $(cat /etc/tpm2-names); do
   say "$n ($dev): unlocked through the TPM by systemd-cryptsetup in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')s"
 done
 
+# First boot (before PCR 7 changes: boot 2 starts with it zero again).
+firstboot 1
+dev=$(fb_dev /dev/vdc) || fail "no partition 'data' on /dev/vdc after the first boot"
+t0=$(up)
+attach fb "$dev" fb1 || fail "the first-boot partition: systemd-cryptsetup attach failed: $(tail -3 /results/fb1.fb.log)"
+say "first-boot partition $dev unlocked by systemd-cryptsetup in $(secs "$t0")s"
+mount -t ext4 /dev/mapper/fb /mnt/p || fail "mount the first-boot partition"
+echo "written on first boot" > /mnt/p/fb-marker
+dd if=/dev/urandom of=/mnt/p/blob bs=1M count=4 2>/dev/null
+sha256sum /mnt/p/blob | cut -d' ' -f1 > /results/fb1.blob.sha256
+umount /mnt/p
+detach fb
+attach fb "$dev" fb1b || fail "the first-boot partition: second attach failed"
+mount -t ext4 -o ro /dev/mapper/fb /mnt/p || fail "mount the first-boot partition again"
+cat /mnt/p/fb-marker > /results/fb1.marker
+sha256sum /mnt/p/blob | cut -d' ' -f1 > /results/fb1.blob.sha256.again
+umount /mnt/p
+detach fb
+
 # A changed PCR 7 must stop the PCR-bound partitions from unlocking.
 # (SYSTEMD_FORCE_MEASURE: without it upstream skips measuring when no UKI stub
 # measured the kernel, as here.)
@@ -114,7 +170,8 @@ for n in sealed nopcr; do
 done
 
 # Image mode with Encrypt=key-file+tpm2, upstream's systemd-repart and ours, against
-# this kernel's TPM (PCR 7 now extended: sealing does not care).
+# this kernel's TPM (only with vmtest.keyfile=1: ~75 s under TCG).
+grep -qw vmtest.keyfile=1 /proc/cmdline || finish 0
 mkdir -p /trixie/tmp/kd
 printf '[Partition]\nType=srv\nFormat=ext4\nEncrypt=key-file+tpm2\nSizeMinBytes=40M\n' > /trixie/tmp/kd/10-srv.conf
 printf 'secret key file' > /trixie/tmp/key
