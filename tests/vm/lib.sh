@@ -201,3 +201,81 @@ part_field() {
       if (f == "attrs") { if (match($0, /attrs="[^"]*"/)) print substr($0, RSTART + 7, RLENGTH - 8); exit }
       if (match($0, f "= *[0-9]+")) { s = substr($0, RSTART, RLENGTH); sub(/.*= */, "", s); print s; exit } }' "$1"
 }
+
+# ------------------------------------------------------------ live-mode Encrypt= guests
+# build_crypt_initramfs KDIR OUT REPART_BIN INIT EXTRA_DIR
+# A cpio (newc) with busybox-static, the virtio/ext4 modules plus loop, dm-mod,
+# dm-crypt and the ciphers (their names in /etc/modules-to-load for INIT to modprobe),
+# REPART_BIN and the host's libcryptsetup (dlopened) with the libraries ldd lists,
+# INIT as /init and the tree EXTRA_DIR copied over the root (definitions, keys, ...).
+# The guest's other tools come from the oracle's tool tree disk (tool_disk).
+build_crypt_initramfs() {
+  local kdir=$1 out=$2 repart=$3 init=$4 extra=$5
+  local kver modsrc st m pat rel lib libcs loaded=()
+  kver=$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -1)")
+  modsrc=$kdir/lib/modules/$kver
+  # (awk reads everything: an early exit would SIGPIPE ldconfig under pipefail)
+  libcs=$(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ && !found {print $NF; found = 1}')
+  [ -n "$libcs" ] || die "libcryptsetup.so.12 not installed on the host (repart dlopens it)"
+  st=$(mktemp -d "${TMPDIR:-/tmp}/repart-initramfs.XXXXXX")
+  mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,var/tmp,lib/modules/$kver}
+  install -m755 "$(command -v busybox)" "$st/bin/busybox"
+  for m in $("$st/bin/busybox" --list-full); do [ -e "$st/$m" ] || ln -s /bin/busybox "$st/$m"; done
+  declare -A seen=()
+  _add_mod() {
+    local r=$1 d
+    [ -n "${seen[$r]:-}" ] && return; seen[$r]=1
+    mkdir -p "$st/lib/modules/$kver/$(dirname "$r")"
+    case $r in
+      *.ko.xz) xz -dc "$modsrc/$r" > "$st/lib/modules/$kver/${r%.xz}" ;;
+      *.ko.zst) zstd -dcq "$modsrc/$r" > "$st/lib/modules/$kver/${r%.zst}" ;;
+      *) cp "$modsrc/$r" "$st/lib/modules/$kver/$r" ;;
+    esac
+    for d in $(grep -m1 "^$r:" "$modsrc/modules.dep" | cut -d: -f2-); do _add_mod "$d"; done
+  }
+  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash; do
+    pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
+    rel=$(grep -m1 -E "(^|/)$pat\.ko(\.[a-z]+)?:" "$modsrc/modules.dep" | cut -d: -f1 || true)
+    if [ -n "$rel" ]; then _add_mod "$rel"; loaded+=("$m"); fi
+  done
+  for m in loop dm-mod dm-crypt; do [[ " ${loaded[*]} " == *" $m "* ]] || die "kernel module $m not found in $kver"; done
+  printf '%s\n' "${loaded[@]}" > "$st/etc/modules-to-load"
+  cp "$modsrc"/modules.builtin "$modsrc"/modules.order "$st/lib/modules/$kver/" 2>/dev/null || true
+  busybox depmod -b "$st" "$kver"
+  _copy_with_libs() {  # SRC DST
+    mkdir -p "$st/$(dirname "$2")"; cp -L "$1" "$st/$2"
+    for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
+      [ -e "$st/$lib" ] && continue
+      mkdir -p "$st/$(dirname "$lib")"; cp -L "$lib" "$st/$lib"
+    done
+  }
+  _copy_with_libs "$repart" /usr/bin/repart
+  _copy_with_libs "$libcs" "$libcs"
+  install -m755 "$init" "$st/init"
+  cp -a "$extra/." "$st/"
+  echo "root:x:0:0:root:/:/bin/sh" > "$st/etc/passwd"
+  [ "$(id -u)" = 0 ] && mknod -m 600 "$st/dev/console" c 5 1
+  ( cd "$st" && find . -mindepth 1 -printf '%P\0' | LC_ALL=C sort -z \
+      | cpio --null --create --format=newc --reproducible --owner=0:0 --quiet ) > "$out"
+  rm -rf "$st"
+  unset -f _add_mod _copy_with_libs
+}
+
+# tool_disk: the oracle's ldso tool tree (Debian 13: systemd-repart 257, cryptsetup,
+# losetup, sfdisk, mke2fs, ...) as a read-only ext4 image, cached and rebuilt when the
+# tree changes; prints its path. The guest mounts it at the tree's host path.
+tool_disk() {
+  local ldso=/var/cache/repart-oracle/trixie-ldso tools=$VMTEST_CACHE/trixie-ldso-tools.ext4 stamp
+  [ -f "$ldso/.repart-oracle-complete" ] \
+    || REPART_ORACLE_MODE=ldso "$REPO/tools/oracle/setup-reference-repart.sh" >&2 \
+    || die "cannot install the oracle's ldso tree"
+  stamp=$(stat -c %Y "$ldso/.repart-oracle-complete")
+  if [ "$(cat "$tools.stamp" 2>/dev/null)" != "$stamp" ]; then
+    log "building the tool disk from $ldso"
+    mkdir -p "$VMTEST_CACHE"; rm -f "$tools.tmp"
+    truncate -s $(( $(du -sm "$ldso" | cut -f1) * 2 + 64 ))M "$tools.tmp"
+    mke2fs -q -t ext4 -d "$ldso" "$tools.tmp" >&2 || die "mke2fs -d $ldso"
+    mv "$tools.tmp" "$tools"; echo "$stamp" > "$tools.stamp"
+  fi
+  echo "$tools"
+}
