@@ -104,7 +104,7 @@ copy_with_libs() {  # copy_with_libs SRC DST
   done
 }
 copy_with_libs "$WORK/repart" /usr/bin/repart
-lcs=$(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {print $NF; exit}')
+lcs=$(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ && !n++ {print $NF}')  # no early exit: SIGPIPE under pipefail
 [ -n "$lcs" ] || die "libcryptsetup.so.12 not installed on the host (our repart dlopens it)"
 copy_with_libs "$lcs" "$lcs"
 install -m755 "$HERE/vm-encrypt-init.sh" "$st/init"
