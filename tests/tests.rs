@@ -17,6 +17,8 @@
 //!   does not link libtss2/libcryptsetup (tests/tpm2.rs).
 //! * `crypt`: libcryptsetup is not linked (dlopen on demand); without it only encrypting
 //!   fails, naming the library, before anything is written.
+//! * `unit_file`: units/repart.service has upstream's directives (conditions, ordering,
+//!   modules, exit codes) except `ExecStart=` and its description.
 //! * `differential`: random definition sets against the live oracle
 //!   (skipped when it is not installed, unless `REPART_REQUIRE_ORACLE=1`).
 //!
@@ -34,5 +36,6 @@ mod golden;
 mod hardening;
 mod invariants;
 mod tpm2;
+mod unit_file;
 mod uuid_collision;
 mod verity_signature;
