@@ -60,7 +60,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let opts = LoadOptions {
         running_as_root: flags & 0x02 != 0,
-        cryptsetup_available: flags & 0x04 != 0,
         have_private_key: flags & 0x08 != 0,
         have_certificate: flags & 0x08 != 0,
         utf8: flags & 0x40 != 0,
