@@ -335,7 +335,7 @@ fn execute(
     // Stage 2: UUIDs and labels, drawn once (a taken seed-derived UUID falls back to
     // a random one, the same wherever it is used).
     let fallback_uuids: Vec<Uuid> = definitions.iter().map(|_| Uuid::new_v4()).collect();
-    let (identified, uuid_diags) = draft.identify(&fallback_uuids);
+    let (mut identified, uuid_diags) = draft.identify(&fallback_uuids);
     crate::shell::log::emit_all(&uuid_diags);
 
     // Stage 3: block content (CopyBlocks= sources, Minimize= images, verity trees).
@@ -359,6 +359,9 @@ fn execute(
         block_sources::open_copy_blocks(&definitions, &new_identities, root.as_deref())
             .map_err(fail)?;
     write_tables(options, &definitions, &identified, copy_source.as_deref())?;
+    let reserved = identified.reserve_verity_hash_sizes(settings.fs_sector_size);
+    crate::shell::log::emit_all(&reserved);
+    let new_identities = identified.new_identities();
     let root_hashes =
         block_sources::minimize_all(&definitions, &new_identities, &settings, seed, &mut images)
             .map_err(fail)?;
@@ -406,8 +409,7 @@ fn execute(
     Ok(())
 }
 
-/// `--copy-from=` partitions, then the repart.d definitions, verity hash partitions
-/// sized from their data partitions.
+/// `--copy-from=` partitions, then the repart.d definitions.
 fn read_definitions(
     options: &Options,
     env: &Environment,
@@ -417,11 +419,6 @@ fn read_definitions(
     let mut definitions =
         crate::shell::copy_from::definitions(&options.copy_from, filter.as_ref()).map_err(fail)?;
     definitions.extend(load_definitions(options, env, sys)?);
-    // The target is not open yet: on a block device upstream would use its sector size.
-    let fs_sector_size = policy::fs_sector_size(options.sector_size, None);
-    for warning in crate::pure::verity::reserve_hash_sizes(&mut definitions, fs_sector_size) {
-        tracing::warn!("{warning}");
-    }
     Ok(definitions)
 }
 

@@ -30,6 +30,9 @@ pub struct Slot<'a> {
     pub copy_size: Option<u64>,
     /// Size found by Minimize=.
     pub minimized: Option<u64>,
+    /// Minimum size a new verity hash partition without `SizeMinBytes=` reserves for
+    /// its data partition's `SizeMaxBytes=`.
+    pub reserved_size_min: Option<u64>,
     /// Dropped for lack of space.
     pub dropped: bool,
     /// Decided size.
@@ -64,6 +67,7 @@ impl<'a> Slot<'a> {
             allocated_area: None,
             copy_size: None,
             minimized: None,
+            reserved_size_min: None,
             dropped: false,
             new_size: None,
             new_padding: None,
@@ -108,10 +112,10 @@ impl<'a> Slot<'a> {
         self.existing.as_ref().map(|e| e.size)
     }
 
-    /// `SizeMinBytes=`, or the Minimize= result without it: a minimized partition gets no
+    /// `SizeMinBytes=` (or the verity hash reservation), or the Minimize= result without it: a minimized partition gets no
     /// default floor, but `SizeMinBytes=` still is one (observed in upstream 257).
     pub fn size_min(&self) -> Option<u64> {
-        let configured = self.def.and_then(|d| d.size_min);
+        let configured = self.def.and_then(|d| d.size_min).or(self.reserved_size_min);
         match (self.minimized, configured) {
             (Some(m), Some(c)) => Some(m.max(c)),
             (m, c) => m.or(c),

@@ -127,6 +127,34 @@ impl<'a> Identified<'a> {
         self.by_definition(true)
     }
 
+    /// Sizes new verity hash partitions for their data partitions' `SizeMaxBytes=`,
+    /// the unset verity block sizes being the run's `fs_sector_size`; returns the
+    /// messages. Upstream 257 does this after `--generate-fstab=`/`--generate-crypttab=`
+    /// and before `Minimize=`; partitions that exist already keep their sizes.
+    pub fn reserve_verity_hash_sizes(&mut self, fs_sector_size: u64) -> Vec<Diagnostic> {
+        let definitions = self.draft.definitions;
+        let mut diags = Vec::new();
+        for slot in &mut self.draft.slots {
+            let (Some(index), Some(hash)) = (slot.definition, slot.def) else {
+                continue;
+            };
+            if hash.verity != VerityMode::Hash || slot.existing.is_some() || slot.dropped {
+                continue;
+            }
+            let Some(data) = crate::pure::verity::sibling(definitions, index, VerityMode::Data)
+            else {
+                continue;
+            };
+            let reservation =
+                crate::pure::verity::hash_reservation(hash, &definitions[data], fs_sector_size);
+            if let Some(r) = reservation {
+                slot.reserved_size_min = r.size_min;
+                diags.push(r.diagnostic);
+            }
+        }
+        diags
+    }
+
     /// Records the block content of each definition (indexed by definition) and the
     /// verity UUIDs its root hashes give.
     pub fn measure(self, content: &[Content]) -> Measured<'a> {
@@ -289,7 +317,8 @@ fn assign_uuids(slots: &mut [Slot], seed: Uuid, fallback: &[Uuid], diags: &mut V
     }
 }
 
-/// New verity data/hash partitions without `UUID=` take their UUIDs from the root
+/// New verity data/hash partitions (and existing ones with an all-zero UUID) without
+/// `UUID=` take their UUIDs from the root
 /// hash: all-zero until it is known (spec §5.5). The derived UUID stays the key of
 /// the file system UUID.
 fn assign_verity_uuids(
@@ -307,7 +336,11 @@ fn assign_verity_uuids(
         let root = crate::pure::verity::sibling(definitions, index, VerityMode::Hash)
             .and_then(|h| root_hashes.get(h).copied().flatten());
         slot.roothash = Some(root.map_or(RootHash::Pending, RootHash::Known));
-        if slot.existing.is_some()
+        // An existing partition's all-zero UUID is treated as a new one's: upstream
+        // only ever sets it from a root hash, never from the seed (golden
+        // verity-hash-existing-rerun).
+        let current = slot.existing.as_ref().map(|e| e.uuid);
+        if current.is_some_and(|u| !u.is_nil())
             || def.uuid.is_some()
             || !matches!(def.verity, VerityMode::Data | VerityMode::Hash)
         {
@@ -319,6 +352,7 @@ fn assign_verity_uuids(
             Some((_, hash)) => hash,
             None => Uuid::nil(),
         };
+        slot.identity.init_uuid = current.is_some() && !slot.identity.uuid.is_nil();
     }
 }
 

@@ -380,3 +380,51 @@ fn explicit_uuid_of_another_definition_is_not_a_collision() {
     assert_eq!(plan.partitions[1].identity.uuid, derived);
     assert!(new_partition_identities(&inp).1.is_empty());
 }
+
+/// Upstream 257 reserves the hash tree of the data partition's `SizeMaxBytes=` for a
+/// new verity hash partition only (goldens verity-hash-derived-size,
+/// verity-hash-existing-rerun).
+#[test]
+fn verity_hash_reservation_only_for_new_partitions() {
+    use crate::pure::config::VerityMode;
+    use crate::pure::plan::Draft;
+    let usr = ty("8484680c-9521-48c6-9c11-b0720656f69e", "usr-x86-64");
+    let usr_verity = ty("77ff5f63-e7b6-4633-acf4-1565b864c0e6", "usr-x86-64-verity");
+    let mut data = def("a.conf", usr);
+    data.verity = VerityMode::Data;
+    data.size_max = Some(1 << 30);
+    let mut hash = def("b.conf", usr_verity);
+    hash.verity = VerityMode::Hash;
+    let defs = vec![data, hash];
+    let seed = Uuid::parse_str(SEED).unwrap();
+    let disk = blank(1 << 30, 512);
+    let (mut fresh, _) = Draft::new(&defs, &disk, true, seed).identify(&[]);
+    let diags = fresh.reserve_verity_hash_sizes(4096);
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].level, Level::Debug);
+    assert!(
+        diags[0]
+            .message
+            .starts_with("Derived size 8M of verity hash partition /defs/b.conf")
+    );
+    let hash_part = ExistingPartition {
+        partno: 1,
+        type_uuid: usr_verity.uuid,
+        uuid: Uuid::nil(),
+        label: "usr-x86-64-verity".into(),
+        offset: 1 << 20,
+        size: 1 << 20,
+        attrs: 0,
+    };
+    let mut on_disk = blank(1 << 30, 512);
+    on_disk.label = Label::Gpt(ExistingTable {
+        disk_guid: seed,
+        first_lba: 34,
+        last_lba: (1 << 21) - 34,
+        entry_count: 128,
+        partitions: vec![hash_part],
+        backup_at_end: true,
+    });
+    let (mut again, _) = Draft::new(&defs, &on_disk, false, seed).identify(&[]);
+    assert!(again.reserve_verity_hash_sizes(4096).is_empty());
+}
