@@ -84,6 +84,13 @@ impl LoopDevice {
             .write(true)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK)
             .open("/dev/loop-control")?;
+        // The device keeps its backing open file description until it is cleared, and a
+        // dm-crypt mapping on it keeps it from being cleared even after this process is
+        // killed. Handing it the caller's description would hand it the caller's flock on
+        // the target too: a rerun after a crash would then wait for that lock forever. A
+        // description of its own, as upstream (loop_device_make reopens the descriptor with
+        // O_DIRECT for its default LO_FLAGS_DIRECT_IO).
+        let backing = reopen(backing)?;
         let mut info = zeroed_info();
         info.lo_offset = offset;
         info.lo_sizelimit = size;
@@ -145,6 +152,15 @@ impl Drop for LoopDevice {
     fn drop(&mut self) {
         clear(self.file.as_raw_fd());
     }
+}
+
+/// A new open file description of what `file` refers to, read-write (no locks on it).
+fn reopen(file: &File) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 /// Detaches the device behind `fd` (with AUTOCLEAR the kernel finishes it once the
@@ -280,5 +296,32 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         panic!("{node:?} still attached");
+    }
+
+    #[test]
+    fn the_device_does_not_keep_the_callers_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        let backing = File::create_new(&path).unwrap();
+        backing.set_len(8 << 20).unwrap();
+        // SAFETY: flock on an open descriptor.
+        assert_eq!(
+            unsafe { libc::flock(backing.as_raw_fd(), libc::LOCK_EX) },
+            0
+        );
+        let lo = match LoopDevice::attach(&backing, 2 << 20, 4 << 20, 512) {
+            Ok(lo) => lo,
+            Err(e) => {
+                eprintln!("skipping: no loop devices here ({e})");
+                return;
+            }
+        };
+        // The caller goes (as a killed run's descriptors do) while the device stays.
+        drop(backing);
+        let again = File::open(&path).unwrap();
+        // SAFETY: as above.
+        let rc = unsafe { libc::flock(again.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0, "the loop device still holds the lock");
+        drop(lo);
     }
 }
