@@ -18,6 +18,9 @@ pub struct ActiveVolume {
     // descriptor keeps the mapping busy (EBUSY, libdevmapper retries for ~25 s and the
     // mapping stays). `None` only inside drop.
     file: Option<File>,
+    // On a signal, lets go of `file` before the mapping is removed (see `release`).
+    // Unregistered in drop before `file` is closed. `None` only inside drop.
+    release_on_signal: Option<crate::shell::signal_cleanup::Undo>,
     path: PathBuf,
     name: String,
     ctx: Context<'static>,
@@ -54,6 +57,7 @@ impl ActiveVolume {
 
 impl Drop for ActiveVolume {
     fn drop(&mut self) {
+        self.release_on_signal = None;
         if let Some(file) = self.file.take() {
             let _ = file.sync_all();
         }
@@ -141,9 +145,15 @@ pub fn encrypt_live(
             source,
         });
     }
+    let fd = file.as_raw_fd();
+    // Newer than the deactivation above, so it runs first on a signal.
+    let release_on_signal = crate::shell::signal_cleanup::on_signal(Box::new(move || {
+        release(fd);
+    }));
     tracing::info!("Successfully encrypted future partition {partno}.");
     let volume = ActiveVolume {
         file: Some(file),
+        release_on_signal: Some(release_on_signal),
         path,
         name,
         ctx,
@@ -151,6 +161,23 @@ pub fn encrypt_live(
     };
     crate::shell::fault::point("activated-live");
     Ok(volume)
+}
+
+/// Makes `fd` (the open mapping, owned by the interrupted main thread) refer to
+/// /dev/null, so that the mapping is no longer held open when the signal path removes
+/// it: an open descriptor makes the removal fail with EBUSY (after ~25 s of retries)
+/// and leaves the mapping behind. The descriptor stays valid (no close, so its number
+/// cannot be reused by another open before the process exits).
+fn release(fd: std::os::fd::RawFd) {
+    if let Ok(null) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open("/dev/null")
+    {
+        // SAFETY: dup3 onto a descriptor number this process owns; both are valid.
+        unsafe { libc::dup3(null.as_raw_fd(), fd, libc::O_CLOEXEC) };
+    }
 }
 
 /// Removes the mapping `name` without a context (error paths and signals).
