@@ -40,6 +40,27 @@ finish() {
   sleep 5; echo o > /proc/sysrq-trigger
 }
 fail() { say "FAIL: $*"; finish 1; }
+step() { echo "VMTEST-STEP: $* ($(up)s)"; }
+# watchdog SECONDS WHAT: in the background, after SECONDS dumps what every process is
+# blocked in (kernel stacks, the last repart output) and fails the boot, so that a
+# hang shows where it is instead of running into the host's timeout.
+watchdog() {
+  ( sleep "$1"
+    echo "VMTEST: watchdog: $2 still running after $1 s"
+    for d in /proc/[0-9]*; do
+      cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)
+      case $cmd in ''|'/bin/sh /init '|sleep*) continue ;; esac  # kernel threads, this script
+      echo "--- pid ${d#/proc/} $cmd: state $(cut -d' ' -f3 "$d/stat"), waits in $(cat "$d/wchan" 2>/dev/null)"
+      cat "$d/stack" 2>/dev/null
+    done
+    echo "--- /proc/locks:"; cat /proc/locks
+    echo "--- /tmp/out:"; tail -30 /tmp/out
+    echo "--- loop devices:"; "$T/losetup" -a
+    ls -l /dev/mapper
+    fail "$2: hung (watchdog)" ) &
+  WATCHDOG=$!
+}
+unwatch() { kill "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null; }
 
 for m in $(cat /etc/modules-to-load); do modprobe "$m" 2>/dev/null || say "modprobe $m failed"; done
 i=0
@@ -73,7 +94,9 @@ leftovers() {
   { "$T/dmsetup" ls 2>/dev/null | awk '/^luks-repart-/ {print "dm " $1}'
     "$T/losetup" -a | cut -d: -f1 | grep -vx "$1" | sed 's/^/loop /'; } | sort
 }
-teardown() {  # what a reboot would take down
+# teardown DEV: what a reboot would take down (the realistic recovery after a crash:
+# a SIGKILLed run can leave a mapping and its loop device that nothing else removes).
+teardown() {
   for n in $("$T/dmsetup" ls 2>/dev/null | awk '/^luks-repart-/ {print $1}'); do "$T/dmsetup" remove --force "$n"; done
   for l in $("$T/losetup" -a | cut -d: -f1 | grep -vx "$1"); do "$T/losetup" -d "$l"; done
 }
@@ -131,10 +154,14 @@ for point in $POINTS; do
     t0=$(up)
     what="$sig at $point"
     CASES=$((CASES + 1))
+    watchdog 300 "$what"
+    step "$what: image"
     new_image /tmp/case.raw
     dev=$("$T/losetup" -P -f --show /tmp/case.raw) || fail "$what: losetup -P"
+    step "$what: stopped run"
     run_ours "$dev" "$point" "$sig"
     rc=$?
+    step "$what: stopped run exit $rc"
     want=137; [ "$sig" = TERM ] && want=143
     [ "$rc" = "$want" ] || { cat /tmp/out; fail "$what: exit status $rc, expected $want (fault-injection build?)"; }
     after=$(table "$dev")
@@ -144,16 +171,21 @@ for point in $POINTS; do
     left=$(leftovers "$dev")
     [ "$sig" = TERM ] && [ -n "$left" ] && fail "$what: left $left"
     nleft=$(printf '%s' "$left" | grep -c . || true)
+    step "$what: rerun ($nleft left)"
     run_ours "$dev" || { cat /tmp/out; fail "$what: rerun failed"; }
+    step "$what: rerun done"
     [ "$(table "$dev")" = "$NEW" ] || { table "$dev"; fail "$what: rerun gave another table"; }
     [ "$(data_of "$dev")" = "$DATA" ] || fail "$what: data changed by the rerun"
     [ "$(leftovers "$dev")" = "$left" ] || fail "$what: the rerun left $(leftovers "$dev")"
     [ -z "$(ls -A /tmp/tmp)" ] || [ "$sig" = KILL ] || fail "$what: temporary files left: $(ls -A /tmp/tmp)"
+    step "$what: check home"
     check_home "$dev" "$what"
+    step "$what: teardown"
     teardown "$dev"
     "$T/losetup" -d "$dev"
     rm -rf /tmp/case.raw /tmp/tmp/* /tmp/tmp/.[!.]*
     [ -z "$(leftovers none)" ] || fail "$what: cannot tear down $(leftovers none)"
+    unwatch
     PASSED=$((PASSED + 1))
     say "$what: table after the stop $state, $nleft device(s) left by the stopped run; rerun completed, home opens with the key file ($(awk -v a="$t0" -v b="$(up)" 'BEGIN{printf "%.1f", b - a}')s)"
   done

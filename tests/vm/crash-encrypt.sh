@@ -15,11 +15,21 @@
 #
 # no_timer_check: under a loaded host TCG can fail the kernel's IO-APIC timer check
 # (a panic before anything runs).
-# NOT IN CI YET: on its first full run (05:23 UTC, loaded host) the first four stops
-# passed (SIGKILL at wiped, copied, luks-formatted-live; SIGTERM at luks-formatted-live)
-# and the guest then hung after SIGKILL at activated-live (mapping up and flocked, no
-# file system yet) until the 900 s timeout; the cause is not found yet.
-# CRASH_POINTS='wiped copied luks-formatted-live' runs what passed.
+# NOT IN CI YET. History: the first run (05:23 UTC) hung after SIGKILL at activated-live:
+# our loop device held the caller's open file description of the target and with it
+# the target's flock, the killed run's mapping kept the loop device, so the rerun's
+# flock waited forever (fixed: the loop device gets its own description, as upstream's
+# reopen). Then SIGTERM at activated-live left the mapping (our own descriptor on it
+# made the removal fail; fixed). Run of 06:10 UTC (loaded host, ~70 s per stop): 10 of
+# the 12 stops passed up to gpt-backup; SIGKILL at gpt-primary-entries then failed
+# "no partition named home": the primary GPT is corrupt after that stop, the rerun
+# (reading the backup) finds nothing to do and leaves it so, and the kernel sees no
+# home partition. Not diagnosed yet (what upstream's rerun does there, whether our
+# rerun must rewrite the primary). The whole matrix takes ~10-12 min under load:
+# too long for the CI budget as it is. A hang in the guest now fails the stop after
+# 300 s with the blocked processes' wait channels, /proc/locks and the devices.
+# CRASH_POINTS='wiped copied luks-formatted-live activated-live formatted-live formatted gpt-backup'
+# runs what passed.
 # Needs root. Builds `cargo build --release --features fault-injection` unless
 # REPART_FAULT_BIN names such a binary. Exit 0 and "vm-crash-encrypt: PASS".
 # Environment: VMTEST_TIMEOUT (default 900), VMTEST_KEEP=1, VMTEST_MEM (2048:
