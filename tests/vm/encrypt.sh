@@ -63,76 +63,27 @@ if [ -z "${REPART_BIN:-}" ]; then
 fi
 KDIR=$(fetch_kernel)
 KVER=$(basename "$(ls -d "$KDIR"/lib/modules/*/ | head -1)")
-LIBCRYPTSETUP=$(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {print $NF; exit}')
-[ -n "$LIBCRYPTSETUP" ] || DEBIAN_FRONTEND=noninteractive apt_get install -y --no-install-recommends libcryptsetup12 >/dev/null
-LIBCRYPTSETUP=$(ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {print $NF; exit}')
-[ -n "$LIBCRYPTSETUP" ] || die "libcryptsetup.so.12 not installed on the host (our repart dlopens it)"
+# Our repart dlopens the host's libcryptsetup (build_crypt_initramfs copies it in).
+# (awk reads everything: an early exit would SIGPIPE ldconfig under pipefail)
+ldconfig -p | awk '/libcryptsetup.so.12 .*x86-64/ {found = 1} END {exit !found}' \
+  || DEBIAN_FRONTEND=noninteractive apt_get install -y --no-install-recommends libcryptsetup12 >/dev/null
 
-# The oracle's tool tree as a read-only ext4 disk (cached, rebuilt when the tree changes).
-TOOLS=$VMTEST_CACHE/trixie-ldso-tools.ext4
-stamp=$(stat -c %Y "$LDSO/.repart-oracle-complete")
-if [ "$(cat "$TOOLS.stamp" 2>/dev/null)" != "$stamp" ]; then
-  log "building the tool disk from $LDSO"
-  rm -f "$TOOLS.tmp"
-  truncate -s $(( $(du -sm "$LDSO" | cut -f1) * 2 + 64 ))M "$TOOLS.tmp"
-  mke2fs -q -t ext4 -d "$LDSO" "$TOOLS.tmp" || die "mke2fs -d $LDSO"
-  mv "$TOOLS.tmp" "$TOOLS"; echo "$stamp" > "$TOOLS.stamp"
-fi
+# The oracle's tool tree as a read-only ext4 disk (lib.sh; cached).
+TOOLS=$(tool_disk)
 log "prerequisites ready in $(since "$T0")s (kernel $KVER)"
 
 # ---------------------------------------------------------------- initramfs
-build_encrypt_initramfs() {  # OUT
-  local st m pat rel modsrc=$KDIR/lib/modules/$KVER lib
-  st=$(mktemp -d "$WORK/initramfs.XXXXXX")
-  mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,etc/repart.d,proc,sys,dev,run,tmp,var/tmp,lib/modules/$KVER}
-  install -m755 "$(command -v busybox)" "$st/bin/busybox"
-  for m in $("$st/bin/busybox" --list-full); do [ -e "$st/$m" ] || ln -s /bin/busybox "$st/$m"; done
-  declare -A seen=()
-  _add_mod() {
-    local r=$1 d
-    [ -n "${seen[$r]:-}" ] && return; seen[$r]=1
-    mkdir -p "$st/lib/modules/$KVER/$(dirname "$r")"
-    case $r in
-      *.ko.xz) xz -dc "$modsrc/$r" > "$st/lib/modules/$KVER/${r%.xz}" ;;
-      *.ko.zst) zstd -dcq "$modsrc/$r" > "$st/lib/modules/$KVER/${r%.zst}" ;;
-      *) cp "$modsrc/$r" "$st/lib/modules/$KVER/$r" ;;
-    esac
-    for d in $(grep -m1 "^$r:" "$modsrc/modules.dep" | cut -d: -f2-); do _add_mod "$d"; done
-  }
-  local loaded=()
-  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 squashfs loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash; do
-    pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
-    rel=$(grep -m1 -E "(^|/)$pat\.ko(\.[a-z]+)?:" "$modsrc/modules.dep" | cut -d: -f1 || true)
-    if [ -n "$rel" ]; then _add_mod "$rel"; loaded+=("$m"); fi
-  done
-  for m in loop dm-mod dm-crypt; do [[ " ${loaded[*]} " == *" $m "* ]] || die "kernel module $m not found in $KVER"; done
-  printf '%s\n' "${loaded[@]}" > "$st/etc/modules-to-load"
-  cp "$modsrc"/modules.builtin "$modsrc"/modules.order "$st/lib/modules/$KVER/" 2>/dev/null || true
-  busybox depmod -b "$st" "$KVER"
-  _copy_with_libs() {  # SRC DST
-    mkdir -p "$st/$(dirname "$2")"; cp -L "$1" "$st/$2"
-    for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
-      [ -e "$st/$lib" ] && continue
-      mkdir -p "$st/$(dirname "$lib")"; cp -L "$lib" "$st/$lib"
-    done
-  }
-  _copy_with_libs "$REPART_BIN" /usr/bin/repart
-  _copy_with_libs "$LIBCRYPTSETUP" "$LIBCRYPTSETUP"
-  install -m755 "$HERE/encrypt-init.sh" "$st/init"
-  printf 'vm key: correct horse battery staple' > "$st/etc/vm.key"; chmod 0600 "$st/etc/vm.key"
-  printf '[Partition]\nType=home\nFormat=ext4\nLabel=home\nWeight=2000\nEncrypt=key-file\n' > "$st/etc/repart.d/30-home.conf"
-  printf '[Partition]\nType=var\nFormat=ext4\nLabel=var\nWeight=1000\nEncrypt=key-file\n' > "$st/etc/repart.d/40-var.conf"
-  echo "$MACHINE_ID" > "$st/etc/machine-id"
-  echo "root:x:0:0:root:/:/bin/sh" > "$st/etc/passwd"
-  mknod -m 600 "$st/dev/console" c 5 1
-  ( cd "$st" && find . -mindepth 1 -printf '%P\0' | LC_ALL=C sort -z \
-      | cpio --null --create --format=newc --reproducible --owner=0:0 --quiet ) > "$1"
-  rm -rf "$st"
-  unset -f _add_mod _copy_with_libs
-  log "initramfs $(du -h "$1" | cut -f1); modules: ${loaded[*]}"
-}
+# lib.sh's live-mode Encrypt= initramfs; this test's definitions, key and machine ID
+# go over its root.
+EXTRA=$WORK/initramfs-extra
+mkdir -p "$EXTRA/etc/repart.d"
+printf 'vm key: correct horse battery staple' > "$EXTRA/etc/vm.key"; chmod 0600 "$EXTRA/etc/vm.key"
+printf '[Partition]\nType=home\nFormat=ext4\nLabel=home\nWeight=2000\nEncrypt=key-file\n' > "$EXTRA/etc/repart.d/30-home.conf"
+printf '[Partition]\nType=var\nFormat=ext4\nLabel=var\nWeight=1000\nEncrypt=key-file\n' > "$EXTRA/etc/repart.d/40-var.conf"
+echo "$MACHINE_ID" > "$EXTRA/etc/machine-id"
 INITRD=$WORK/initramfs.cpio
-build_encrypt_initramfs "$INITRD"
+build_crypt_initramfs "$KDIR" "$INITRD" "$REPART_BIN" "$HERE/encrypt-init.sh" "$EXTRA"
+log "initramfs $(du -h "$INITRD" | cut -f1)"
 
 # ---------------------------------------------------------------- the image
 t=$(now)

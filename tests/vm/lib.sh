@@ -204,7 +204,7 @@ part_field() {
 
 # ------------------------------------------------------------ live-mode Encrypt= guests
 # build_crypt_initramfs KDIR OUT REPART_BIN INIT EXTRA_DIR
-# A cpio (newc) with busybox-static, the virtio/ext4 modules plus loop, dm-mod,
+# A cpio (newc) with busybox-static, the virtio/ext4/squashfs modules plus loop, dm-mod,
 # dm-crypt and the ciphers (their names in /etc/modules-to-load for INIT to modprobe),
 # REPART_BIN and the host's libcryptsetup (dlopened) with the libraries ldd lists,
 # INIT as /init and the tree EXTRA_DIR copied over the root (definitions, keys, ...).
@@ -233,7 +233,7 @@ build_crypt_initramfs() {
     esac
     for d in $(grep -m1 "^$r:" "$modsrc/modules.dep" | cut -d: -f2-); do _add_mod "$d"; done
   }
-  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash; do
+  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 squashfs loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash; do
     pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
     rel=$(grep -m1 -E "(^|/)$pat\.ko(\.[a-z]+)?:" "$modsrc/modules.dep" | cut -d: -f1 || true)
     if [ -n "$rel" ]; then _add_mod "$rel"; loaded+=("$m"); fi
