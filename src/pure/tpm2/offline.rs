@@ -206,6 +206,20 @@ pub fn parse_parent(file: &[u8]) -> Result<ParentPublic, OfflineError> {
     })
 }
 
+/// The counter loop both TPM KDFs share: `block(i)` for i = 1, 2, … concatenated and
+/// cut to `bits` (rounded up to bytes).
+fn counter_mode(bits: u32, mut block: impl FnMut(u32) -> Vec<u8>) -> Vec<u8> {
+    let len = bits.div_ceil(8) as usize;
+    let mut out = Vec::new();
+    let mut i = 1u32;
+    while out.len() < len {
+        out.extend(block(i));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
 /// KDFa (TPM 2.0 Part 1, 11.4.10.2): HMAC in counter mode over
 /// `i || label || 0 || context_u || context_v || bits`.
 pub fn kdfa(
@@ -216,11 +230,8 @@ pub fn kdfa(
     context_v: &[u8],
     bits: u32,
 ) -> Vec<u8> {
-    let len = bits.div_ceil(8) as usize;
-    let mut out = Vec::new();
-    let mut i = 1u32;
-    while out.len() < len {
-        out.extend(h.hmac(
+    let mut out = counter_mode(bits, |i| {
+        h.hmac(
             key,
             &[
                 &i.to_be_bytes(),
@@ -230,10 +241,8 @@ pub fn kdfa(
                 context_v,
                 &bits.to_be_bytes(),
             ],
-        ));
-        i += 1;
-    }
-    out.truncate(len);
+        )
+    });
     if !bits.is_multiple_of(8) {
         out[0] &= 0xff >> (8 - bits % 8);
     }
@@ -250,22 +259,16 @@ pub fn kdfe(
     party_v: &[u8],
     bits: u32,
 ) -> Vec<u8> {
-    let len = bits.div_ceil(8) as usize;
-    let mut out = Vec::new();
-    let mut i = 1u32;
-    while out.len() < len {
-        out.extend(h.digest(&[
+    counter_mode(bits, |i| {
+        h.digest(&[
             &i.to_be_bytes(),
             z,
             label.as_bytes(),
             &[0],
             party_u,
             party_v,
-        ]));
-        i += 1;
-    }
-    out.truncate(len);
-    out
+        ])
+    })
 }
 
 /// The label the seed is protected with (RSA-OAEP label with its NUL, KDFe label).
