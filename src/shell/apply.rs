@@ -478,6 +478,16 @@ fn format_through_dm_crypt(
     crate::shell::fs::format_file(job, volume.path())?;
     tracing::info!("Successfully formatted future partition {n}.");
     crate::shell::fault::point("formatted-live");
+    sync_live(&volume, device, n)
+}
+
+/// Announces and flushes a live-mode partition: the dm-crypt mapping, then the loop
+/// device under it.
+fn sync_live(
+    volume: &crate::shell::crypt::ActiveVolume,
+    device: &crate::shell::disk::loopdev::LoopDevice,
+    n: u32,
+) -> Result<(), ApplyError> {
     tracing::info!("Syncing future partition {n} contents to disk.");
     volume.sync()?;
     device.sync().map_err(|source| {

@@ -7,7 +7,7 @@
 
 use std::fs::File;
 
-use super::{ApplyError, Work, announce_copy, copy_in, luks_params};
+use super::{ApplyError, Work, announce_copy, copy_in, luks_params, sync_live};
 use crate::pure::config::Definition;
 use crate::pure::plan::PlannedPartition;
 use crate::shell::block_sources::{BlockSource, SourceKind};
@@ -63,15 +63,7 @@ impl Copy<'_> {
         announce_copy(self.image, self.size, n);
         self.copy_into(volume.file())?;
         self.completed();
-        tracing::info!("Syncing future partition {n} contents to disk.");
-        volume.sync()?;
-        device.sync().map_err(|source| {
-            ApplyError::Crypt(crate::shell::crypt::CryptError::Io {
-                what: "Failed to sync loopback device".into(),
-                source,
-            })
-        })?;
-        Ok(())
+        sync_live(&volume, device, n)
     }
 
     /// Offline: copied into a temporary file of the partition's size (the rest stays a
