@@ -15,8 +15,8 @@
 //! (header and keyslots written to the partition, nothing activated yet),
 //! `activated-live` (the mapping is up, no file system yet), `formatted-live` (a file
 //! system made through dm-crypt, the mapping and loop device still up); then
-//! `formatted` (file systems written), `gpt-backup`, `gpt-primary-entries`,
-//! `gpt-primary` (inside the table write).
+//! `formatted` (file systems written), `gpt-backup` (backup copy written), `gpt-primary`
+//! (primary header and entries written, in one write; the protective MBR not yet).
 
 /// Dies here if the test asked for it.
 #[cfg(feature = "fault-injection")]

@@ -262,9 +262,10 @@ impl Target {
     pub fn write_table(&mut self, sector_size: u64, table: &NewTable) -> Result<(), DiskError> {
         let node = self.node.clone();
         // On a disk, each copy is on stable storage before the next one is touched,
-        // so a crash or power cut leaves one valid copy of either the old or the new
-        // table. An image file being built has no old data to protect: one sync at
-        // the end, like upstream.
+        // so a crash leaves a valid primary (what the kernel reads) with the old or
+        // the new table; only a power cut tearing the one primary write can leave
+        // just the new backup. An image file being built has no old data to protect:
+        // one sync at the end, like upstream.
         let ordered = self.kind == TargetKind::BlockDevice;
         let mut barrier = |f: &mut fs::File, stage: gpt::WriteStage| {
             if ordered {
@@ -272,7 +273,6 @@ impl Target {
             }
             crate::shell::fault::point(match stage {
                 gpt::WriteStage::BackupWritten => "gpt-backup",
-                gpt::WriteStage::PrimaryEntriesWritten => "gpt-primary-entries",
                 gpt::WriteStage::PrimaryWritten => "gpt-primary",
             });
             Ok(())

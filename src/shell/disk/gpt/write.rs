@@ -238,8 +238,12 @@ fn build_header(
 }
 
 /// Writes `table` to a device of `total_bytes`: backup entries and header at the
-/// end, then primary entries (LBA 2) and header (LBA 1), then the protective MBR,
-/// then flushes. An old backup elsewhere (the device grew) is left as it is, like
+/// end, then the primary header (LBA 1) and entries (LBA 2 on) in ONE write, then
+/// the protective MBR, then flushes. libfdisk writes the primary entries and header
+/// separately; stopped between the two, the primary fails its CRC check: the kernel
+/// (which reads the backup only with `gpt` on its command line) then sees no table,
+/// while the rerun reads the new backup and, like upstream 257 (golden
+/// `rerun-primary-corrupt`), finds "No changes." and never repairs the primary. An old backup elsewhere (the device grew) is left as it is, like
 /// libfdisk does.
 ///
 /// Sector 0: if it already holds a protective MBR (i.e. an existing GPT is being
@@ -262,9 +266,6 @@ pub fn write_table<W: Read + Write + Seek + ?Sized>(
 pub enum WriteStage {
     /// The backup entries and header are written; the primary is still the old one.
     BackupWritten,
-    /// The primary entries are written, the primary header not yet: the primary copy
-    /// fails its CRC check, so readers use the (new) backup.
-    PrimaryEntriesWritten,
     /// Both copies are written (the protective MBR may follow).
     PrimaryWritten,
 }
@@ -330,9 +331,12 @@ pub fn write_table_staged<W: Read + Write + Seek + ?Sized>(
     write_all_at(w, backup_entries_lba * sector_size, &entries)?;
     write_all_at(w, last * sector_size, &backup)?;
     between(w, WriteStage::BackupWritten)?;
-    write_all_at(w, PRIMARY_ENTRIES_LBA * sector_size, &entries)?;
-    between(w, WriteStage::PrimaryEntriesWritten)?;
-    write_all_at(w, PRIMARY_HEADER_LBA * sector_size, &primary)?;
+    // Header and entries are adjacent: one write, so that no stop between two
+    // writes leaves a primary whose header does not match its entries.
+    const _: () = assert!(PRIMARY_ENTRIES_LBA == PRIMARY_HEADER_LBA + 1);
+    let mut primary_copy = primary;
+    primary_copy.extend_from_slice(&entries);
+    write_all_at(w, PRIMARY_HEADER_LBA * sector_size, &primary_copy)?;
     between(w, WriteStage::PrimaryWritten)?;
     if write_mbr {
         write_all_at(w, 0, &sector0)?;
