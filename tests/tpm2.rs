@@ -817,3 +817,176 @@ fn tpm2_device_key_seals_offline_like_upstream() {
         );
     }
 }
+
+/// One run of `bin` in a fresh directory under `dir` with one `Format=ext4
+/// Encrypt=tpm2` partition and `args`: on `existing` (copied to img.raw,
+/// `--empty=allow`) or a new image (`--empty=create`). (exit status, stdout, stable
+/// stderr without the tpm2-tss libraries' own lines, sha256 of img.raw or "missing").
+fn error_run(
+    bin: &Path,
+    dir: &Path,
+    args: &[String],
+    existing: Option<&Path>,
+) -> (i32, String, String, String) {
+    let tmp = dir.join(if bin.ends_with("repart") {
+        "ours"
+    } else {
+        "oracle"
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("d")).unwrap();
+    std::fs::write(
+        tmp.join("d/10-a.conf"),
+        "[Partition]\nType=home\nFormat=ext4\nEncrypt=tpm2\nSizeMinBytes=40M\n",
+    )
+    .unwrap();
+    let img = tmp.join("img.raw");
+    let empty = match existing {
+        Some(src) => {
+            std::fs::copy(src, &img).unwrap();
+            "--empty=allow"
+        }
+        None => "--empty=create",
+    };
+    let out = Command::new(bin)
+        .current_dir(&tmp)
+        .env_remove("SYSTEMD_TPM2_DEVICE")
+        .args([
+            "--definitions=d",
+            empty,
+            "--size=auto",
+            "--seed=e2a40bf9-73f1-4278-9160-49c031e7aedd",
+            "--dry-run=no",
+        ])
+        .args(args)
+        .arg(&img)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = stable_stderr(&out.stderr)
+        .replace(&tmp.display().to_string(), "{tmp}")
+        .lines()
+        .filter(|l| !l.starts_with("ERROR:") && !l.starts_with("WARNING:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sum = match std::fs::read(&img) {
+        Ok(bytes) => openssl::sha::sha256(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        Err(_) => "missing".into(),
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        sum,
+    )
+}
+
+/// TPM2 errors come where upstream 257.13 raises them: in the encryption step (after
+/// the file system is made in image mode), the step's message followed by "Failed to
+/// encrypt device: …". Ours and the oracle on the same inputs give the same exit
+/// status, stdout, stderr and image: an existing one has its new partition's area
+/// wiped and discarded and its table unchanged (the same bytes as upstream's), a
+/// created one is removed. Cases: an unreadable `--tpm2-device-key=`, PCRs without
+/// values for it, an unreachable TPM (live mode too), and a seal-time error of the TPM
+/// itself (swtpm, a seal key handle it does not have).
+#[test]
+fn tpm2_errors_in_the_encryption_step_like_upstream() {
+    if !require(tpm_and_chroot_available().and_then(|_| crate::common::oracle_available())) {
+        return;
+    }
+    let tmp = TempDir::new("repart-tpm2");
+    let tpm = Swtpm::start(&tmp.path).expect("swtpm");
+    // An existing image: an empty GPT, 0xaa where the new partition goes.
+    let existing = tmp.path.join("existing.raw");
+    {
+        let mut bytes = vec![0u8; 128 << 20];
+        bytes[1 << 20..100 << 20].fill(0xaa);
+        std::fs::write(&existing, bytes).unwrap();
+    }
+    let label = Command::new("sfdisk")
+        .arg("-q")
+        .arg(&existing)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"label: gpt\nlabel-id: 0E1C4D2B-6B43-4B89-9A47-5B5A42F2C0DE\n")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(label.success(), "sfdisk");
+    // An SRK's TPM2B_PUBLIC (systemd-analyze srk against swtpm, kept with the golden).
+    let srk_file = tmp.path.join("srk.tpm2b_public");
+    std::fs::copy(
+        crate::common::manifest_dir()
+            .join("testdata/golden/luks-tpm2-device-key-no-pcr-values/srk.tpm2b_public"),
+        &srk_file,
+    )
+    .unwrap();
+    let missing = tmp.path.join("missing");
+    let no_socket = format!("--tpm2-device=swtpm:path={}", missing.display());
+    let cases: Vec<(&str, Vec<String>, Option<&Path>, &str)> = vec![
+        (
+            "device-key-missing",
+            vec![
+                "--offline=yes".into(),
+                format!("--tpm2-device-key={}", missing.display()),
+            ],
+            Some(&existing),
+            "Failed to encrypt device: No such file or directory",
+        ),
+        (
+            "device-key-no-pcr-values",
+            vec![
+                "--offline=yes".into(),
+                format!("--tpm2-device-key={}", srk_file.display()),
+            ],
+            None,
+            "Must provide all PCR values when using TPM2 device key.\n\
+             Failed to encrypt device: Invalid argument",
+        ),
+        (
+            "no-tpm",
+            vec!["--offline=yes".into(), no_socket.clone()],
+            Some(&existing),
+            "Failed to create TPM2 context: State not recoverable\n\
+             Failed to encrypt device: State not recoverable",
+        ),
+        (
+            "no-tpm-live",
+            vec![no_socket],
+            None,
+            "Failed to create TPM2 context: State not recoverable\n\
+             Failed to encrypt device: State not recoverable",
+        ),
+        (
+            "seal-key-handle-missing",
+            vec![
+                "--offline=yes".into(),
+                format!("--tpm2-device={}", tpm.device()),
+                "--tpm2-seal-key-handle=0x81000002".into(),
+            ],
+            Some(&existing),
+            "Failed to seal to TPM2: No such file or directory\n\
+             Failed to encrypt device: No such file or directory",
+        ),
+    ];
+    for (name, args, from, tail) in cases {
+        let dir = tmp.path.join(name);
+        let results: Vec<_> = ours_and_upstream()
+            .iter()
+            .map(|bin| error_run(bin, &dir, &args, from))
+            .collect();
+        let (ours, upstream) = (&results[0], &results[1]);
+        assert_eq!(ours.0, 1, "{name}: {}", ours.2);
+        assert!(ours.2.ends_with(tail), "{name}: {}", ours.2);
+        assert_eq!(ours, upstream, "{name}: ours vs the oracle");
+    }
+}

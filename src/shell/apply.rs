@@ -116,13 +116,17 @@ pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), Ap
     if encrypts {
         crate::shell::crypt::available()?;
     }
-    // The TPM too is opened before anything is written (upstream: when it gets there).
+    // Settings this repart refuses are refused before anything is written; the TPM is
+    // reached when the first partition is sealed, as upstream (its errors come then).
     let tpm2 = if needs_tpm2(&written, work.definitions) {
         let settings = crate::shell::tpm2::Tpm2Settings::from_options(
             options,
             work.tpm2_device_env.map(str::to_owned),
         );
-        Some(crate::shell::tpm2::Tpm2Enroller::open(&settings).map_err(ApplyError::Unsupported)?)
+        Some(
+            crate::shell::tpm2::Tpm2Enroller::open(&settings)
+                .map_err(|e| ApplyError::Unsupported(e.message))?,
+        )
     } else {
         None
     };
@@ -509,6 +513,13 @@ fn encrypt_failed(e: crate::shell::crypt::CryptError) -> ApplyError {
             ApplyError::Crypt(CryptError::Call {
                 what: "Failed to encrypt device".into(),
                 errno,
+            })
+        }
+        CryptError::Enroll(e) => {
+            tracing::error!("{e}");
+            ApplyError::Crypt(CryptError::Call {
+                what: "Failed to encrypt device".into(),
+                errno: e.errno,
             })
         }
         other => ApplyError::Crypt(other),

@@ -28,6 +28,20 @@ pub enum OfflineError {
     BadHandle,
 }
 
+impl OfflineError {
+    /// The errno upstream fails with.
+    pub fn errno(&self) -> i32 {
+        const EINVAL: i32 = 22;
+        const EOPNOTSUPP: i32 = 95;
+        match self {
+            OfflineError::Unsupported => EOPNOTSUPP,
+            OfflineError::Unmarshal
+            | OfflineError::TrailingGarbage(_)
+            | OfflineError::BadHandle => EINVAL,
+        }
+    }
+}
+
 /// The parent's name (and KDF) hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameHash {

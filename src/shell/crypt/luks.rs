@@ -31,7 +31,11 @@ pub struct LuksParams {
 /// unlocks the header with.
 pub trait Tpm2Enroll {
     /// Enrols partition `partno` into `header`. The error is the full message.
-    fn enroll(&self, header: &mut LuksHeader<'_>, partno: u32) -> Result<Vec<u8>, String>;
+    fn enroll(
+        &self,
+        header: &mut LuksHeader<'_>,
+        partno: u32,
+    ) -> Result<Vec<u8>, crate::shell::tpm2::tss::TssError>;
 }
 
 /// An open libcryptsetup context (freed on drop).

@@ -41,9 +41,9 @@ pub enum CryptError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The TPM2 step failed (its message).
+    /// The TPM2 step failed (its message and errno).
     #[error("{0}")]
-    Enroll(String),
+    Enroll(crate::shell::tpm2::tss::TssError),
 }
 
 /// Whether libcryptsetup can be loaded (checked before anything is written).

@@ -49,7 +49,7 @@ pub fn list(
     opts: &crate::pure::output::RenderOptions,
 ) -> Result<Option<String>, String> {
     if let Err(e) = super::tss::Tss::load() {
-        tracing::debug!("{}", e.0);
+        tracing::debug!("{}", e.message);
         return Err("TPM2 support is not installed.".into());
     }
     let devices = devices(class_dir)?;

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use crate::pure::security_args::PcrValue;
 use crate::pure::tpm2::token;
 use seal::{Notices, Sealed, SigningKey};
-use tss::{Esys, Tcti, Tss};
+use tss::{Esys, Tcti, Tss, TssError};
 
 /// The `--tpm2-*` options that matter for sealing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub fn unsupported(s: &Tpm2Settings, pcrlock_dirs: &[&str]) -> Option<String> {
 
 /// The signing key for the policy: the named file, else upstream's default file if it
 /// exists; none when its PCR mask is empty.
-fn load_signing_key(s: &Tpm2Settings) -> Result<Option<SigningKey>, String> {
+fn load_signing_key(s: &Tpm2Settings) -> Result<Option<SigningKey>, TssError> {
     let pcr_mask = s.public_key_pcr_mask.unwrap_or(DEFAULT_PUBLIC_KEY_PCRS);
     if pcr_mask == 0 {
         return Ok(None);
@@ -122,31 +122,47 @@ fn load_signing_key(s: &Tpm2Settings) -> Result<Option<SigningKey>, String> {
             None => return Ok(None),
         },
     };
+    // Upstream's words (257.13): the file is not named; a key it cannot use is an
+    // I/O error (its PEM reader's).
     let pem = std::fs::read(&path).map_err(|e| {
-        format!(
-            "Failed to read TPM PCR public key {}: {}",
-            path.display(),
-            crate::shell::disk::strerror(&e)
-        )
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        TssError {
+            message: format!(
+                "Failed to read TPM PCR public key: {}",
+                crate::shell::disk::strerror(&e)
+            ),
+            errno,
+        }
     })?;
     crate::pure::tpm2::pubkey::tpmt_public_from_pem(&pem).map_err(|e| {
-        format!(
-            "Failed to convert public key {} to TPM2B_PUBLIC: {e}",
-            path.display()
-        )
+        tracing::debug!("{}: {e}", path.display());
+        TssError {
+            message: "Could not convert public key to TPM2B_PUBLIC: Input/output error".into(),
+            errno: libc::EIO,
+        }
     })?;
     Ok(Some(SigningKey { pem, pcr_mask }))
 }
 
-/// An open TPM, ready to seal one secret per encrypted partition.
+/// Seals one secret per encrypted partition. The TPM (or the `--tpm2-device-key=`
+/// file) is reached when the first partition is enrolled, after its LUKS2 header is
+/// made, as upstream's partition_encrypt() does: an unreachable TPM or an unreadable
+/// key fails there, with upstream's messages.
 pub struct Tpm2Enroller {
-    /// The TPM, or the public key of the one sealed to offline (`--tpm2-device-key=`).
-    tpm: Target,
     settings: Tpm2Settings,
-    signing_key: Option<SigningKey>,
+    /// The TPM and signing key once reached (upstream reaches them per partition; the
+    /// same ones every time).
+    opened: std::cell::OnceCell<Opened>,
     /// The PCR values once completed (bank chosen, values read): upstream keeps them
     /// for the next partition, so the bank notice appears once per run.
     pcrs: std::cell::RefCell<Option<Vec<PcrValue>>>,
+}
+
+/// What sealing needs, in the order upstream gets it.
+struct Opened {
+    signing_key: Option<SigningKey>,
+    /// The TPM, or the public key of the one sealed to offline (`--tpm2-device-key=`).
+    tpm: Target,
 }
 
 /// Where secrets are sealed.
@@ -165,46 +181,63 @@ pub trait LuksEnrollTarget {
     fn add_token_json(&mut self, json: &str) -> Result<u32, String>;
 }
 
+impl std::fmt::Display for TssError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<TssError> for String {
+    fn from(e: TssError) -> String {
+        e.message
+    }
+}
+
 impl Tpm2Enroller {
-    /// Loads the tpm2-tss libraries and the TCTI driver and connects to the TPM; the
-    /// caller does this before writing anything, so a missing library or TPM leaves
-    /// the target untouched.
-    pub fn open(settings: &Tpm2Settings) -> Result<Tpm2Enroller, String> {
+    /// Refuses the settings this repart cannot honour (before anything is written);
+    /// the TPM itself is reached by the first [`Tpm2Enroller::enroll`].
+    pub fn open(settings: &Tpm2Settings) -> Result<Tpm2Enroller, TssError> {
         if let Some(why) = unsupported(settings, &PCRLOCK_SEARCH_DIRS) {
-            return Err(why);
+            return Err(TssError {
+                message: why,
+                errno: libc::EOPNOTSUPP,
+            });
         }
+        Ok(Tpm2Enroller {
+            settings: settings.clone(),
+            opened: std::cell::OnceCell::new(),
+            pcrs: std::cell::RefCell::new(None),
+        })
+    }
+
+    /// The signing key, then the TPM: connected, or the device key read (all PCR
+    /// values needed then), as upstream's partition_encrypt() in that order.
+    fn reach(&self) -> Result<&Opened, TssError> {
+        if let Some(opened) = self.opened.get() {
+            return Ok(opened);
+        }
+        let settings = &self.settings;
         let signing_key = load_signing_key(settings)?;
-        let tss: &'static Tss = Box::leak(Box::new(Tss::load().map_err(|e| e.0)?));
         let tpm = match &settings.device_key {
             Some(path) => {
                 let parent = offline::load_device_key(path)?;
                 let wanted = settings.pcrs.clone().unwrap_or_else(default_pcrs);
                 if wanted.iter().any(|v| v.value.is_empty()) {
-                    return Err("Must provide all PCR values when using TPM2 device key.".into());
+                    return Err(TssError::invalid(
+                        "Must provide all PCR values when using TPM2 device key.",
+                    ));
                 }
                 Target::DeviceKey(parent)
             }
-            None => {
-                let tcti =
-                    Tcti::resolve(settings.device.as_deref(), settings.env_device.as_deref())
-                        .map_err(|e| e.0)?;
-                Target::Device(
-                    Esys::open(tss, &tcti)
-                        .map_err(|e| format!("Failed to create TPM2 context: {}", e.0))?,
-                )
-            }
+            None => Target::Device(connect(settings)?),
         };
-        Ok(Tpm2Enroller {
-            tpm,
-            settings: settings.clone(),
-            signing_key,
-            pcrs: std::cell::RefCell::new(None),
-        })
+        Ok(self.opened.get_or_init(|| Opened { signing_key, tpm }))
     }
 
     /// Seals a fresh secret; notices (bank choice) are returned for the caller to print.
-    pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, String> {
-        let esys = match &self.tpm {
+    pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, TssError> {
+        let opened = self.reach()?;
+        let esys = match &opened.tpm {
             Target::Device(esys) => esys,
             Target::DeviceKey(parent) => {
                 let mut pcrs = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
@@ -213,7 +246,7 @@ impl Tpm2Enroller {
                     parent,
                     self.settings.seal_key_handle,
                     &pcrs,
-                    self.signing_key.as_ref(),
+                    opened.signing_key.as_ref(),
                 );
             }
         };
@@ -222,7 +255,7 @@ impl Tpm2Enroller {
             Some(p) => p,
             None => {
                 let wanted = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
-                let p = seal::complete_pcr_values(esys, &wanted, notices).map_err(|e| e.0)?;
+                let p = seal::complete_pcr_values(esys, &wanted, notices)?;
                 *self.pcrs.borrow_mut() = Some(p.clone());
                 p
             }
@@ -231,14 +264,17 @@ impl Tpm2Enroller {
             esys,
             self.settings.seal_key_handle,
             &pcrs,
-            self.signing_key.as_ref(),
+            opened.signing_key.as_ref(),
         )
-        .map_err(|e| format!("Failed to seal to TPM2: {}", e.0))
+        .map_err(|e| TssError {
+            message: format!("Failed to seal to TPM2: {}", e.message),
+            errno: e.errno,
+        })
     }
 
     /// The whole enrolment into one LUKS header: seal, add the keyslot and the token.
     /// Returns the keyslot passphrase (upstream unlocks the header with it next).
-    pub fn enroll(&self, target: &mut dyn LuksEnrollTarget) -> Result<Vec<u8>, String> {
+    pub fn enroll(&self, target: &mut dyn LuksEnrollTarget) -> Result<Vec<u8>, TssError> {
         let mut notices = Notices::new();
         let sealed = self.seal(&mut notices);
         for n in notices {
@@ -246,10 +282,39 @@ impl Tpm2Enroller {
         }
         let mut sealed = sealed?;
         let passphrase = token::passphrase(&sealed.secret);
-        sealed.token.keyslot = target.add_keyslot_minimal_pbkdf(&passphrase)?;
-        target.add_token_json(&token::token_json(&sealed.token))?;
+        sealed.token.keyslot = target
+            .add_keyslot_minimal_pbkdf(&passphrase)
+            .map_err(TssError::tpm)?;
+        target
+            .add_token_json(&token::token_json(&sealed.token))
+            .map_err(TssError::tpm)?;
         Ok(passphrase)
     }
+}
+
+/// Loads the TSS libraries and connects to the TPM. Upstream shows only that the
+/// context could not be made (ENOTRECOVERABLE), the driver's reason at debug level; a
+/// missing library or TCTI driver is named as such.
+fn connect(settings: &Tpm2Settings) -> Result<Esys<'static>, TssError> {
+    let tss = Tss::load().map_err(|e| {
+        tracing::debug!("{}", e.message);
+        TssError {
+            message: "TPM2 support is not installed.".into(),
+            errno: e.errno,
+        }
+    })?;
+    let tss: &'static Tss = Box::leak(Box::new(tss));
+    let tcti = Tcti::resolve(settings.device.as_deref(), settings.env_device.as_deref())?;
+    Esys::open(tss, &tcti).map_err(|e| {
+        if e.errno == libc::ENOPKG {
+            return e;
+        }
+        tracing::debug!("{}", e.message);
+        TssError {
+            message: "Failed to create TPM2 context: State not recoverable".into(),
+            errno: libc::ENOTRECOVERABLE,
+        }
+    })
 }
 
 /// The LUKS side's header, as the enrolment sees it.
@@ -271,7 +336,7 @@ impl crate::shell::crypt::Tpm2Enroll for Tpm2Enroller {
         &self,
         header: &mut crate::shell::crypt::LuksHeader<'_>,
         _partno: u32,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, TssError> {
         Tpm2Enroller::enroll(self, &mut Header(header))
     }
 }

@@ -15,6 +15,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::{Padding, Rsa};
 
 use super::seal::{Sealed, SigningKey, getrandom, sealing_policy};
+use super::tss::TssError;
 use crate::pure::security_args::PcrValue;
 use crate::pure::tpm2::offline::{
     DUPLICATE_LABEL, NameHash, OfflineError, ParentKey, ParentPublic, ecc_point, ecc_seed,
@@ -23,25 +24,41 @@ use crate::pure::tpm2::offline::{
 use crate::pure::tpm2::token::TokenFields;
 
 /// Reads the TPM2B_PUBLIC file; errors as upstream words them.
-pub fn load_device_key(path: &Path) -> Result<ParentPublic, String> {
+pub fn load_device_key(path: &Path) -> Result<ParentPublic, TssError> {
     // Upstream makes the option's path absolute when parsing it; its message shows that.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let bytes = std::fs::read(&path).map_err(|e| {
-        format!(
+    let bytes = std::fs::read(&path).map_err(|e| TssError {
+        message: format!(
             "Failed to read device key from file '{}': {}",
             path.display(),
             crate::shell::disk::strerror(&e)
-        )
+        ),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
     })?;
-    parse_parent(&bytes).map_err(|e| match e {
-        OfflineError::Unmarshal | OfflineError::TrailingGarbage(_) => e.to_string(),
-        // Parsed, but not a key upstream can seal to: it fails when sealing.
-        _ => format!("Failed to seal to TPM2: {e}"),
+    parse_parent(&bytes).map_err(|e| TssError {
+        message: match e {
+            OfflineError::Unmarshal | OfflineError::TrailingGarbage(_) => e.to_string(),
+            // Parsed, but not a key upstream can seal to: it fails when sealing.
+            _ => format!("Failed to seal to TPM2: {e}"),
+        },
+        errno: e.errno(),
     })
 }
 
-fn openssl_error(e: openssl::error::ErrorStack) -> String {
-    format!("Failed to seal to TPM2: {e}")
+/// "Failed to seal to TPM2: …" with the errno's text.
+fn seal_failed(errno: i32) -> TssError {
+    let e = TssError::errno(errno);
+    TssError {
+        message: format!("Failed to seal to TPM2: {}", e.message),
+        errno,
+    }
+}
+
+fn openssl_error(e: openssl::error::ErrorStack) -> TssError {
+    TssError {
+        message: format!("Failed to seal to TPM2: {e}"),
+        errno: libc::EIO,
+    }
 }
 
 fn digest(h: NameHash) -> MessageDigest {
@@ -53,16 +70,11 @@ fn digest(h: NameHash) -> MessageDigest {
 }
 
 /// A fresh seed and its protection under the parent's key.
-fn protected_seed(parent: &ParentPublic) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn protected_seed(parent: &ParentPublic) -> Result<(Vec<u8>, Vec<u8>), TssError> {
     match &parent.key {
         ParentKey::Rsa { modulus, exponent } => {
             let mut seed = vec![0u8; parent.name_hash.size()];
-            getrandom(&mut seed).map_err(|e| {
-                format!(
-                    "Failed to seal to TPM2: {}",
-                    crate::shell::disk::strerror(&e)
-                )
-            })?;
+            getrandom(&mut seed).map_err(|e| seal_failed(e.raw_os_error().unwrap_or(libc::EIO)))?;
             let rsa = Rsa::from_public_components(
                 BigNum::from_slice(modulus).map_err(openssl_error)?,
                 BigNum::from_u32(*exponent).map_err(openssl_error)?,
@@ -89,7 +101,7 @@ fn protected_seed(parent: &ParentPublic) -> Result<(Vec<u8>, Vec<u8>), String> {
                 0x0003 => Nid::X9_62_PRIME256V1,
                 0x0004 => Nid::SECP384R1,
                 0x0005 => Nid::SECP521R1,
-                _ => return Err("Failed to seal to TPM2: Operation not supported".into()),
+                _ => return Err(seal_failed(libc::EOPNOTSUPP)),
             };
             let group = EcGroup::from_curve_name(nid).map_err(openssl_error)?;
             let (px, py) = (
@@ -126,15 +138,17 @@ pub fn seal_offline(
     seal_key_handle: Option<u32>,
     pcrs: &[PcrValue],
     signing_key: Option<&SigningKey>,
-) -> Result<Sealed, String> {
-    let (policy, bank, mask) = sealing_policy(pcrs, signing_key).map_err(|e| e.0)?;
-    let (handle, transient) =
-        parent_handle(seal_key_handle).map_err(|e| format!("Failed to seal to TPM2: {e}"))?;
+) -> Result<Sealed, TssError> {
+    let (policy, bank, mask) = sealing_policy(pcrs, signing_key)?;
+    let (handle, transient) = parent_handle(seal_key_handle).map_err(|e| seal_failed(e.errno()))?;
     if transient {
         tracing::warn!("Handle is transient, sealed secret may not be recoverable.");
     }
     let mut secret = vec![0u8; 32];
-    getrandom(&mut secret).map_err(|e| format!("Failed to generate secret key: {e}"))?;
+    getrandom(&mut secret).map_err(|e| TssError {
+        message: format!("Failed to generate secret key: {e}"),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    })?;
     let (mut seed, encrypted_seed) = protected_seed(parent)?;
     let sealed = seal(parent, handle, &policy, &seed, &encrypted_seed, &secret);
     seed.iter_mut().for_each(|b| *b = 0);

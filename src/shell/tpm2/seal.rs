@@ -73,11 +73,11 @@ fn parent_key(esys: &Esys<'_>, seal_key_handle: Option<u32>) -> Result<Tr, TssEr
         // Upstream logs the reason at debug level and fails with the bare errno.
         if !matches!(handle >> 24, 0x80 | 0x81) {
             tracing::debug!("Seal key handle 0x{handle:x} is neither transient nor persistent.");
-            return Err(TssError("Invalid argument".into()));
+            return Err(TssError::errno(libc::EINVAL));
         }
         if !handle_exists(esys, handle)? {
             tracing::debug!("Could not find seal key handle 0x{handle:x}.");
-            return Err(TssError("No such file or directory".into()));
+            return Err(TssError::errno(libc::ENOENT));
         }
         return esys.from_tpm_public(handle);
     }
@@ -99,7 +99,7 @@ fn parent_key(esys: &Esys<'_>, seal_key_handle: Option<u32>) -> Result<Tr, TssEr
 fn pcr_banks(esys: &Esys<'_>) -> Result<Vec<BankSelection>, TssError> {
     let list = capability(esys, CAP_PCRS, 0, 1)?;
     let banks = parse_pcr_selection(&mut Reader(&list))
-        .ok_or_else(|| TssError("Malformed PCR bank list from TPM.".into()))?;
+        .ok_or_else(|| TssError::tpm("Malformed PCR bank list from TPM."))?;
     Ok(banks
         .into_iter()
         .filter(|b| b.mask & 0xff_ffff == 0xff_ffff)
@@ -121,8 +121,8 @@ fn read_pcrs(esys: &Esys<'_>, bank: u16, mask: u32) -> Result<Vec<(u32, Vec<u8>)
             .fold(0, |m, b| m | b.mask)
             & left;
         if got == 0 || got.count_ones() as usize != values.len() {
-            return Err(TssError(
-                "Could not read pcr values: PCR bank not available in TPM.".into(),
+            return Err(TssError::tpm(
+                "Could not read pcr values: PCR bank not available in TPM.",
             ));
         }
         let indices = (0..32).filter(|i| got & (1 << i) != 0);
@@ -160,9 +160,7 @@ pub fn complete_pcr_values(
             });
         }
         let choice = choose_bank(&infos).ok_or_else(|| {
-            TssError(
-                "TPM2 module supports neither SHA1 nor SHA256 PCR banks, cannot operate.".into(),
-            )
+            TssError::tpm("TPM2 module supports neither SHA1 nor SHA256 PCR banks, cannot operate.")
         })?;
         notices.extend(choice.notice);
         values
@@ -207,20 +205,21 @@ pub fn sealing_policy(
 ) -> Result<([u8; 32], u16, u32), TssError> {
     let bank = pcrs.first().map_or(0, |v| v.hash);
     if pcrs.iter().any(|v| v.hash != bank) {
-        return Err(TssError("Multiple PCR banks selected.".into()));
+        return Err(TssError::invalid("Multiple PCR banks selected."));
     }
     if pcrs
         .iter()
         .any(|v| Some(v.value.len()) != bank_digest_size(bank))
     {
-        return Err(TssError("PCR value of the wrong size.".into()));
+        return Err(TssError::invalid("PCR value of the wrong size."));
     }
     let mask = pcrs.iter().fold(0u32, |m, v| m | (1 << v.index));
     let values: Vec<Vec<u8>> = pcrs.iter().map(|v| v.value.clone()).collect();
     let mut policy = ZERO_DIGEST;
     if let Some(key) = signing_key {
-        let public = tpmt_public_from_pem(&key.pem)
-            .map_err(|e| TssError(format!("Failed to convert public key to TPM2B_PUBLIC: {e}")))?;
+        let public = tpmt_public_from_pem(&key.pem).map_err(|e| {
+            TssError::invalid(format!("Failed to convert public key to TPM2B_PUBLIC: {e}"))
+        })?;
         policy = policy_authorize(&policy, &name(&public));
     }
     if !pcrs.is_empty() {
@@ -240,7 +239,10 @@ pub fn seal(
 
     let parent = parent_key(esys, seal_key_handle)?;
     let mut secret = vec![0u8; 32];
-    getrandom(&mut secret).map_err(|e| TssError(format!("Failed to generate secret key: {e}")))?;
+    getrandom(&mut secret).map_err(|e| TssError {
+        message: format!("Failed to generate secret key: {e}"),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    })?;
     let session = esys.encryption_session(parent)?;
     let created = esys.create(
         parent,

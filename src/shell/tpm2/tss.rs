@@ -20,9 +20,42 @@ pub const TR_RH_OWNER: Tr = 0x101;
 /// TPM2_RC_INITIALIZE: TPM2_Startup was already run.
 const RC_INITIALIZE: u32 = 0x100;
 
-/// Why the TPM2 stack could not be used; the text is what the user sees.
+/// Why the TPM2 stack could not be used: the text the user sees, and the errno
+/// upstream fails with (its "Failed to encrypt device: %m" line shows that one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TssError(pub String);
+pub struct TssError {
+    /// The message.
+    pub message: String,
+    /// The errno.
+    pub errno: i32,
+}
+
+impl TssError {
+    /// A failure of the TPM, its driver or the TSS libraries: upstream reports all of
+    /// these as ENOTRECOVERABLE.
+    pub fn tpm(message: impl Into<String>) -> TssError {
+        TssError {
+            message: message.into(),
+            errno: libc::ENOTRECOVERABLE,
+        }
+    }
+
+    /// A request that cannot be met (EINVAL).
+    pub fn invalid(message: impl Into<String>) -> TssError {
+        TssError {
+            message: message.into(),
+            errno: libc::EINVAL,
+        }
+    }
+
+    /// A bare errno, shown as its text (upstream logs the reason at debug level).
+    pub fn errno(errno: i32) -> TssError {
+        TssError {
+            message: crate::shell::disk::strerror(&std::io::Error::from_raw_os_error(errno)),
+            errno,
+        }
+    }
+}
 
 /// The largest C structure we let libtss2-mu fill (TPM2B_PRIVATE is 1552 bytes).
 const OPAQUE_WORDS: usize = 1024;
@@ -128,10 +161,11 @@ pub struct Tss {
 impl Tss {
     /// Loads libtss2-esys.so.0, libtss2-rc.so.0 and libtss2-mu.so.0.
     pub fn load() -> Result<Tss, TssError> {
-        let not_installed = |lib: &str, e: String| {
-            TssError(format!(
+        let not_installed = |lib: &str, e: String| TssError {
+            message: format!(
                 "TPM2 support not installed: {lib} cannot be loaded ({e}). Install the tpm2-tss libraries (Debian: libtss2-esys-3.0.2-0, libtss2-rc0, libtss2-mu-4.0.1-0 or libtss2-mu0)."
-            ))
+            ),
+            errno: libc::EOPNOTSUPP,
         };
         let esys_dl =
             dlopen("libtss2-esys.so.0").map_err(|e| not_installed("libtss2-esys.so.0", e))?;
@@ -170,7 +204,7 @@ impl Tss {
         let f = self
             .mu
             .sym(&format!("Tss2_MU_{ty}_Unmarshal"))
-            .map_err(TssError)?;
+            .map_err(TssError::tpm)?;
         // SAFETY: the symbol has the Unmarshal signature of libtss2-mu.
         let f: UnmarshalFn = unsafe { std::mem::transmute::<*mut c_void, UnmarshalFn>(f) };
         let out = Opaque(Box::new([0; OPAQUE_WORDS]));
@@ -185,7 +219,7 @@ impl Tss {
             )
         };
         if rc != 0 {
-            return Err(TssError(format!(
+            return Err(TssError::tpm(format!(
                 "Failed to unmarshal {ty}: {}",
                 self.decode(rc)
             )));
@@ -205,7 +239,7 @@ impl Tss {
         let f = self
             .mu
             .sym(&format!("Tss2_MU_{ty}_Marshal"))
-            .map_err(TssError)?;
+            .map_err(TssError::tpm)?;
         // SAFETY: the symbol has the Marshal signature of libtss2-mu.
         let f: MarshalFn = unsafe { std::mem::transmute::<*mut c_void, MarshalFn>(f) };
         let mut buf = vec![0u8; OPAQUE_WORDS * 8];
@@ -213,7 +247,7 @@ impl Tss {
         // SAFETY: p points to a valid `ty`; the buffer is large enough for any of them.
         let rc = unsafe { f(p, buf.as_mut_ptr(), buf.len(), &mut off) };
         if rc != 0 {
-            return Err(TssError(format!(
+            return Err(TssError::tpm(format!(
                 "Failed to marshal {ty}: {}",
                 self.decode(rc)
             )));
@@ -256,10 +290,10 @@ impl Tcti {
         };
         if let Some((driver, params)) = spec.split_once(':') {
             if driver.is_empty() {
-                return Err(TssError("TPM2 driver name is empty, refusing.".into()));
+                return Err(TssError::invalid("TPM2 driver name is empty, refusing."));
             }
             if driver.contains('/') || driver == "." || driver == ".." {
-                return Err(TssError(format!(
+                return Err(TssError::invalid(format!(
                     "TPM2 driver name '{driver}' not valid, refusing."
                 )));
             }
@@ -274,7 +308,7 @@ impl Tcti {
                 params: spec,
             });
         }
-        Err(TssError("Invalid TPM2 driver string, refusing.".into()))
+        Err(TssError::invalid("Invalid TPM2 driver string, refusing."))
     }
 }
 
@@ -285,12 +319,15 @@ impl<'a> Esys<'a> {
         if let Tcti::Driver { driver, params } = tcti {
             let lib = format!("libtss2-tcti-{driver}.so.0");
             let dl = dlopen(&lib).map_err(|e| {
-                TssError(format!(
-                    "TPM TCTI driver not available: {lib} cannot be loaded ({e})."
-                ))
+                // Upstream's words: the library only at debug level, ENOPKG.
+                tracing::debug!("Failed to load {lib}: {e}");
+                TssError {
+                    message: "TPM TCTI driver not available.".into(),
+                    errno: libc::ENOPKG,
+                }
             })?;
             let info = dl.sym("Tss2_Tcti_Info").map_err(|e| {
-                TssError(format!(
+                TssError::tpm(format!(
                     "Failed to find TCTI info symbol Tss2_Tcti_Info: {e}"
                 ))
             })?;
@@ -299,23 +336,23 @@ impl<'a> Esys<'a> {
                 unsafe { std::mem::transmute(info) };
             // SAFETY: returns a pointer to a static record or NULL.
             let info = unsafe { info().as_ref() }
-                .ok_or_else(|| TssError("Unable to get TCTI info data.".into()))?;
+                .ok_or_else(|| TssError::tpm("Unable to get TCTI info data."))?;
             let mut size = 0usize;
             // SAFETY: the documented size query (NULL context).
             let rc = unsafe { (info.init)(ptr::null_mut(), &mut size, ptr::null()) };
             if rc != 0 {
-                return Err(TssError(format!(
+                return Err(TssError::tpm(format!(
                     "Failed to initialize TCTI context: {}",
                     tss.decode(rc)
                 )));
             }
             let mut mem = vec![0u64; size.div_ceil(8).max(1)].into_boxed_slice();
             let conf = CString::new(params.as_str())
-                .map_err(|_| TssError("Invalid TPM2 driver string, refusing.".into()))?;
+                .map_err(|_| TssError::invalid("Invalid TPM2 driver string, refusing."))?;
             // SAFETY: a zeroed, 8-aligned buffer of the size the driver asked for.
             let rc = unsafe { (info.init)(mem.as_mut_ptr().cast(), &mut size, conf.as_ptr()) };
             if rc != 0 {
-                return Err(TssError(format!(
+                return Err(TssError::tpm(format!(
                     "Failed to initialize TCTI context: {}",
                     tss.decode(rc)
                 )));
@@ -329,7 +366,7 @@ impl<'a> Esys<'a> {
         // SAFETY: out-pointer for the context; the TCTI context outlives it (field order).
         let rc = unsafe { (tss.esys.Esys_Initialize)(&mut ctx, tcti_ptr, ptr::null_mut()) };
         if rc != 0 {
-            return Err(TssError(format!(
+            return Err(TssError::tpm(format!(
                 "Failed to initialize TPM context: {}",
                 tss.decode(rc)
             )));
@@ -342,7 +379,7 @@ impl<'a> Esys<'a> {
         // SAFETY: valid context.
         let rc = unsafe { (tss.esys.Esys_Startup)(esys.ctx, 0) };
         if rc != 0 && rc != RC_INITIALIZE {
-            return Err(TssError(format!(
+            return Err(TssError::tpm(format!(
                 "Failed to start up TPM: {}",
                 tss.decode(rc)
             )));
@@ -354,7 +391,7 @@ impl<'a> Esys<'a> {
         if rc == 0 {
             Ok(())
         } else {
-            Err(TssError(format!("{what}: {}", self.tss.decode(rc))))
+            Err(TssError::tpm(format!("{what}: {}", self.tss.decode(rc))))
         }
     }
 
