@@ -301,6 +301,103 @@ fn fs_no_loop_devices() {
     eprintln!("fs_no_loop_devices: --offline=<default> ok ({got:?})");
 }
 
+/// Whether the no-loop namespace can be made (root and unshare); skips (or fails with
+/// REPART_REQUIRE_ORACLE=1) otherwise.
+fn no_loop_namespace_or_skip(test: &str) -> bool {
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if is_root && unshare().exists() {
+        return true;
+    }
+    if required() {
+        panic!("{test}: needs root and unshare");
+    }
+    eprintln!("{test}: SKIPPED (needs root and unshare)");
+    false
+}
+
+/// A `CopyBlocks=` data partition with a `Verity=hash` sibling, no loop devices: upstream
+/// 257.13 writes such a copy (and the hash tree) through a device cut out of the target,
+/// so `--offline=no` fails at the data partition ("Failed to make loopback device of
+/// future partition 0"), and without `--offline=` both fall back to the file. Ours and the
+/// oracle: the same exit status and last stderr line, the same image bytes.
+#[test]
+fn fs_no_loop_devices_verity_block_copy_like_upstream() {
+    if !no_loop_namespace_or_skip("fs_no_loop_devices_verity_block_copy_like_upstream") {
+        return;
+    }
+    if let Err(why) = oracle_available() {
+        if required() {
+            panic!("{why}");
+        }
+        eprintln!("fs_no_loop_devices_verity_block_copy_like_upstream: SKIPPED: {why}");
+        return;
+    }
+    let mut results = Vec::new();
+    for bin in [repart_under_test(), oracle_wrapper()] {
+        let mut per_bin = Vec::new();
+        for offline in [Some("no"), None] {
+            let t = TempDir::new("repart-noloop");
+            let data = t.path.join("data.img");
+            std::fs::write(
+                &data,
+                (0..8u32 << 20)
+                    .map(|i| (i * 7 % 251) as u8)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+            std::fs::create_dir(t.path.join("repart.d")).unwrap();
+            std::fs::write(
+                t.path.join("repart.d/10-root.conf"),
+                format!(
+                    "[Partition]\nType=root\nVerity=data\nVerityMatchKey=root\nCopyBlocks={}\n",
+                    data.display()
+                ),
+            )
+            .unwrap();
+            std::fs::write(
+                t.path.join("repart.d/20-hash.conf"),
+                "[Partition]\nType=root-verity\nVerity=hash\nVerityMatchKey=root\n",
+            )
+            .unwrap();
+            let mut args: Vec<OsString> = [
+                "--definitions=repart.d",
+                "--empty=create",
+                "--size=64M",
+                "--architecture=x86-64",
+                &format!("--seed={SEED}"),
+                "--dry-run=no",
+                "img.raw",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect();
+            if let Some(o) = offline {
+                args.insert(0, format!("--offline={o}").into());
+            }
+            let o = run_without_loop(&t.path, &bin, &args);
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            let last = err.lines().last().unwrap_or("").to_string();
+            per_bin.push((o.status, last, image_hashes(&t.path)));
+        }
+        results.push(per_bin);
+    }
+    let (ours, upstream) = (&results[0], &results[1]);
+    assert_eq!(ours[0].0, 1, "--offline=no: {}", ours[0].1);
+    assert_eq!(
+        ours[0].1,
+        "Failed to make loopback device of future partition 0: No such file or directory"
+    );
+    assert_eq!(ours[1].0, 0, "--offline=<default>: {}", ours[1].1);
+    assert_eq!(ours, upstream, "ours vs the oracle");
+}
+
 /// The partitions of `image` as (offset, size) in bytes, from `sfdisk -d`.
 fn partitions(image: &Path, cwd: &Path) -> Vec<(u64, u64)> {
     let dump = String::from_utf8_lossy(&sfdisk_dump(image, cwd)).into_owned();

@@ -110,6 +110,14 @@ pub fn loop_error_is_fatal(mode: LoopUse, errno: i32) -> bool {
     mode == LoopUse::Require || !matches!(errno, ENOENT | EPERM | EACCES)
 }
 
+/// Whether upstream 257 writes a block copy (`CopyBlocks=`, a `Minimize=` image)
+/// through a cut-out of the target (a loop device unless `--offline=yes`): when the
+/// partition is encrypted or has a `Verity=hash` sibling (whose tree is then read
+/// from that device). Otherwise it writes straight into the target and needs none.
+pub fn block_copy_uses_partition_device(encrypted: bool, has_verity_hash: bool) -> bool {
+    encrypted || has_verity_hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +172,13 @@ mod tests {
             scratch_dir(Some("rel"), Some("/a/../b"), Some("/t")),
             PathBuf::from("/t")
         );
+    }
+
+    #[test]
+    fn block_copies_use_a_partition_device_when_encrypted_or_with_a_hash_tree() {
+        assert!(!block_copy_uses_partition_device(false, false));
+        assert!(block_copy_uses_partition_device(true, false));
+        assert!(block_copy_uses_partition_device(false, true));
     }
 
     #[test]

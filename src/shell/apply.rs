@@ -325,6 +325,20 @@ fn copy_images(
                 None => copy.offline(target)?,
             }
         } else {
+            // Upstream cuts a device out of the target for a copy with a hash tree to
+            // read back: with --offline=no that needs a loop device. The bytes are the
+            // same written directly, so the device only proves it can be had.
+            let definition = &work.definitions[index];
+            let has_hash = definition.verity == crate::pure::config::VerityMode::Data
+                && crate::pure::verity::sibling(
+                    work.definitions,
+                    index,
+                    crate::pure::config::VerityMode::Hash,
+                )
+                .is_some();
+            if policy::block_copy_uses_partition_device(false, has_hash) {
+                drop(partition_loop(loop_use, false, plan, row, target)?);
+            }
             announce_copy(image, size, n);
             if stream {
                 stream_in(&path, size, row, target)?;
@@ -435,7 +449,7 @@ fn format_partitions(
 /// partitions use it: an unencrypted one comes out byte for byte the same from a
 /// temporary file, so with `--offline=no` the device is only made to fail as upstream
 /// when there is none.
-fn partition_loop(
+pub(crate) fn partition_loop(
     loop_use: LoopUse,
     encrypted: bool,
     plan: &Plan,

@@ -37,6 +37,12 @@ pub fn after_data_partition(
         return Ok(());
     };
     if work.images.get(hash_index).is_none_or(Option::is_none) {
+        // Upstream writes the tree through a device cut out of the target: with
+        // --offline=no a loop device must be had (the bytes are the same without).
+        let loop_use = crate::pure::policy::loop_use(work.options.offline);
+        drop(crate::shell::apply::partition_loop(
+            loop_use, false, plan, hash_row, target,
+        )?);
         let root = write_hash_tree(work, target, data, hash_index, hash_row)?;
         roots.push((hash_index, root));
     }
