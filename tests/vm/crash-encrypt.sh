@@ -28,8 +28,9 @@
 # point gpt-primary-entries is gone). A hang in the guest fails the stop after
 # CRASH_WATCHDOG seconds with the blocked processes' wait channels, /proc/locks and
 # the devices.
-# Runtime (07:31 UTC, 3 guests, host load average 12-19 on 2 cores): 15 min wall,
-# 6.4 min of CPU in all; 47-250 s per stop.
+# Runtime: 2 guests (the default) with the host at load average 12 on 2 cores: 7.3 min
+# wall, 2.7 min of CPU per guest (27-74 s per stop); quiet, about 4 min (each guest on
+# its own core; libcryptsetup's PBKDF targets wall time, so ~0.5 min more than the CPU).
 # Needs root. Builds `cargo build --release --features fault-injection` unless
 # REPART_FAULT_BIN names such a binary. Exit 0 and "vm-crash-encrypt: PASS".
 # Environment: VMTEST_TIMEOUT (per guest, default 1200), VMTEST_KEEP=1, VMTEST_MEM
