@@ -398,6 +398,80 @@ fn fs_no_loop_devices_verity_block_copy_like_upstream() {
     assert_eq!(ours, upstream, "ours vs the oracle");
 }
 
+/// `Minimize=guess` of a writable file system with files, no loop devices: upstream
+/// 257.13 builds it on a loop device over its temporary file unless `--offline=yes`, so
+/// `--offline=no` fails there ("Failed to make loopback device of /var/tmp/.#repart…")
+/// and the default falls back to the file. Ours and the oracle: the same exit status and
+/// last stderr line (temporary name masked).
+#[test]
+fn fs_no_loop_devices_minimize_like_upstream() {
+    if !no_loop_namespace_or_skip("fs_no_loop_devices_minimize_like_upstream")
+        || !tools_or_skip("fs_no_loop_devices_minimize_like_upstream")
+    {
+        return;
+    }
+    if let Err(why) = oracle_available() {
+        if required() {
+            panic!("{why}");
+        }
+        eprintln!("fs_no_loop_devices_minimize_like_upstream: SKIPPED: {why}");
+        return;
+    }
+    let mask = |line: &str| match line.find("/var/tmp/.#repart") {
+        Some(i) => {
+            let end = line[i..].find(':').map_or(line.len(), |j| i + j);
+            format!("{}{{tmpfile}}{}", &line[..i], &line[end..])
+        }
+        None => line.to_string(),
+    };
+    let mut results = Vec::new();
+    for bin in [repart_under_test(), oracle_wrapper()] {
+        let mut per_bin = Vec::new();
+        for offline in [Some("no"), None] {
+            let t = TempDir::new("repart-noloop");
+            std::fs::create_dir_all(t.path.join("src/etc")).unwrap();
+            std::fs::write(t.path.join("src/etc/hello"), "hello\n").unwrap();
+            std::fs::create_dir(t.path.join("repart.d")).unwrap();
+            std::fs::write(
+                t.path.join("repart.d/10-data.conf"),
+                format!(
+                    "[Partition]\nType=linux-generic\nFormat=ext4\nMinimize=guess\nCopyFiles={}:/\n",
+                    t.path.join("src").display()
+                ),
+            )
+            .unwrap();
+            let mut args: Vec<OsString> = [
+                "--definitions=repart.d",
+                "--empty=create",
+                "--size=auto",
+                &format!("--seed={SEED}"),
+                "--dry-run=no",
+                "img.raw",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect();
+            if let Some(o) = offline {
+                args.insert(0, format!("--offline={o}").into());
+            }
+            let o = run_without_loop(&t.path, &bin, &args);
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            per_bin.push((o.status, mask(err.lines().last().unwrap_or(""))));
+        }
+        results.push(per_bin);
+    }
+    let (ours, upstream) = (&results[0], &results[1]);
+    assert_eq!(
+        ours[0],
+        (
+            1,
+            "Failed to make loopback device of {tmpfile}: No such file or directory".to_string()
+        )
+    );
+    assert_eq!(ours[1].0, 0, "--offline=<default>: {}", ours[1].1);
+    assert_eq!(ours, upstream, "ours vs the oracle");
+}
+
 /// The partitions of `image` as (offset, size) in bytes, from `sfdisk -d`.
 fn partitions(image: &Path, cwd: &Path) -> Vec<(u64, u64)> {
     let dump = String::from_utf8_lossy(&sfdisk_dump(image, cwd)).into_owned();

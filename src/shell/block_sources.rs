@@ -237,12 +237,15 @@ fn open_source(path: &str, root: Option<&Path>) -> Result<BlockSource, SourceErr
 /// Builds the `Minimize=` images of new partitions into `sources` (indexed by
 /// definition; partitions with a `CopyBlocks=` source are never minimized), then the
 /// hash trees of `Verity=hash` partitions with `Minimize=` from their data partition's
-/// image. Returns the root hashes found, indexed by (hash) definition.
+/// image. Returns the root hashes found, indexed by (hash) definition. `loop_use` and
+/// `sector_size` (the target's): for upstream's loop device (`--offline=no`).
 pub fn minimize_all(
     definitions: &[Definition],
     identities: &[Option<&Identity>],
     settings: &JobSettings,
     seed: Uuid,
+    loop_use: crate::pure::policy::LoopUse,
+    sector_size: u64,
     sources: &mut [Option<BlockSource>],
 ) -> Result<Vec<Option<[u8; 32]>>, FsError> {
     let designators = designators(definitions);
@@ -259,7 +262,9 @@ pub fn minimize_all(
                 settings,
                 &designators,
             );
-            *source = Some(crate::shell::fs::minimize::minimize(&job)?.into());
+            *source = Some(
+                crate::shell::fs::minimize::minimize(&job, loop_use, sector_size as u32)?.into(),
+            );
         }
     }
     crate::shell::verity::prebuild_hash_images(definitions, identities, settings, seed, sources)

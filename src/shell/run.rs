@@ -362,9 +362,16 @@ fn execute(
     let reserved = identified.reserve_verity_hash_sizes(settings.fs_sector_size);
     crate::shell::log::emit_all(&reserved);
     let new_identities = identified.new_identities();
-    let root_hashes =
-        block_sources::minimize_all(&definitions, &new_identities, &settings, seed, &mut images)
-            .map_err(fail)?;
+    let root_hashes = block_sources::minimize_all(
+        &definitions,
+        &new_identities,
+        &settings,
+        seed,
+        policy::loop_use(options.offline),
+        state.sector_size,
+        &mut images,
+    )
+    .map_err(fail)?;
     drop(new_identities);
     let measured = identified.measure(&contents(&images, &root_hashes));
     let (state, extend_table) = size_auto_step(&mut target, state, &measured, options)?;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{FormatJob, FsError, mkfs, sys, tree};
 use crate::pure::fstype::FileSystem;
+use crate::pure::policy::LoopUse;
 use crate::pure::size::{format_bytes, round_up};
 
 /// A minimized file system image: becomes the partition's CopyBlocks source, and its size
@@ -41,8 +42,38 @@ pub fn guess_size(fstype: &FileSystem, allocated: u64, grain: u64) -> u64 {
     round_up(grown, grain.max(1)).max(minimal_size(fstype))
 }
 
-/// Builds the minimal file system for `job` in a temporary file.
-pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
+/// Upstream 257 builds a writable file system for `Minimize=` on a loop device over
+/// the temporary file unless `--offline=yes`; the bytes are the same made in the file
+/// (as here), so a device is only made with `--offline=no`, to fail as upstream's
+/// does without one. `block_size`: the target's sector size, as upstream's.
+fn require_loop(
+    file: &std::fs::File,
+    path: &std::path::Path,
+    size: u64,
+    loop_use: LoopUse,
+    block_size: u32,
+) -> Result<(), FsError> {
+    if loop_use != LoopUse::Require {
+        return Ok(());
+    }
+    let device = crate::shell::disk::loopdev::LoopDevice::attach(file, 0, size, block_size)
+        .map_err(|e| {
+            FsError::io(
+                format!("Failed to make loopback device of {}", path.display()),
+                e,
+            )
+        })?;
+    drop(device);
+    Ok(())
+}
+
+/// Builds the minimal file system for `job` in a temporary file (`loop_use` and
+/// `block_size`: see [`require_loop`]).
+pub fn minimize(
+    job: &FormatJob,
+    loop_use: LoopUse,
+    block_size: u32,
+) -> Result<MinimizedImage, FsError> {
     let fstype = job.fstype();
     tracing::info!(
         "Pre-populating {fstype} filesystem of partition {} twice to calculate minimal partition size",
@@ -85,6 +116,7 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
         })
     };
     resize(TIB)?;
+    require_loop(&file, &path, TIB, loop_use, block_size)?;
     let source = tree::prepare(job)?;
     // A random UUID for the throw-away build, as upstream does.
     mkfs::make_filesystem(job, &path, source.as_ref(), Uuid::new_v4())?;
@@ -99,6 +131,7 @@ pub fn minimize(job: &FormatJob) -> Result<MinimizedImage, FsError> {
     file.set_len(0)
         .map_err(|e| FsError::io("Failed to erase temporary file", e))?;
     resize(size)?;
+    require_loop(&file, &path, size, loop_use, block_size)?;
     mkfs::make_filesystem(job, &path, source.as_ref(), job.fs_uuid())?;
     let size = stat("")?.len();
     Ok(MinimizedImage {

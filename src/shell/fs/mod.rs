@@ -81,7 +81,8 @@ pub enum FsError {
         source_path: String,
     },
     /// A MakeSymlinks= path already exists, a CopyFiles file target already exists, etc.
-    #[error("{context}: {source}")]
+    // Upstream's "%m": the errno's text alone, never Rust's " (os error N)".
+    #[error("{context}: {}", crate::shell::disk::strerror(source))]
     Io {
         /// What we were doing, upstream-worded.
         context: String,

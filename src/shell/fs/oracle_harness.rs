@@ -84,7 +84,7 @@ mod tests {
             let img = out.join(format!("{name}.img"));
             let start = std::time::Instant::now();
             if d.minimize != Minimize::Off {
-                let m = minimize(&job).unwrap();
+                let m = minimize(&job, crate::pure::policy::LoopUse::Never, 512).unwrap();
                 std::fs::copy(&m.file, &img).unwrap();
                 report.push_str(&format!("{name} {} {:?}\n", m.size, start.elapsed()));
             } else {
