@@ -213,8 +213,10 @@ pub fn gen_crypt(seed: u64, dir: &Path) -> Case {
             &format!("[Partition]\n{}\n", l.join("\n")),
         );
     }
+    // The first run needs SOURCE_DATE_EPOCH too (the case's env reaches only
+    // the final command): squashfs/erofs would carry the time of the run.
     let mut setup = format!(
-        "{SETUP_LIB}. '{}'\nfs_make_tree src\n",
+        "{SETUP_LIB}. '{}'\nexport SOURCE_DATE_EPOCH=1700000000\nfs_make_tree src\n",
         manifest_dir().join("testdata/golden/fs-lib.sh").display()
     );
     setup.push_str(key_setup(key));
