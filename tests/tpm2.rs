@@ -310,7 +310,7 @@ fn enroll_with(
     };
     let enroller = Tpm2Enroller::open(&settings)?;
     let mut header = luks_file(dir);
-    let passphrase = enroller.enroll(&mut header)?;
+    let passphrase = enroller.enroll(&mut header).map_err(|e| e.message)?;
     Ok((token(&header.file), passphrase))
 }
 

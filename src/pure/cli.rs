@@ -173,8 +173,8 @@ pub struct Options {
     pub tpm2_public_key: Option<PathBuf>,
     /// `--tpm2-public-key-pcrs=` as a mask (`None` = not given: upstream's default).
     pub tpm2_public_key_pcr_mask: Option<u32>,
-    /// `--tpm2-pcrlock=`.
-    pub tpm2_pcrlock: Option<PathBuf>,
+    /// `--tpm2-pcrlock=` (not given: upstream's search for a policy).
+    pub tpm2_pcrlock: crate::pure::tpm2::pcrlock::PcrlockChoice,
     /// `--image-policy=` (checked; it only matters with `--image=`).
     pub image_policy: Option<String>,
     /// The certificate's DER bytes, loaded by the caller after resolving.

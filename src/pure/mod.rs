@@ -7,6 +7,7 @@ pub mod config;
 pub mod fstab;
 pub mod fstype;
 pub mod gpt_types;
+pub mod located_json;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -251,7 +251,12 @@ impl Options {
                     message: pcr_error_message(v, &e),
                 })?
             }
-            Opt::Tpm2Pcrlock => o.tpm2_pcrlock = path(v),
+            Opt::Tpm2Pcrlock => {
+                o.tpm2_pcrlock = match path(v) {
+                    Some(p) => crate::pure::tpm2::pcrlock::PcrlockChoice::File(p),
+                    None => crate::pure::tpm2::pcrlock::PcrlockChoice::Off,
+                }
+            }
             Opt::ImagePolicy => {
                 check_image_policy(v).map_err(|e| CliError {
                     message: e.message(v),

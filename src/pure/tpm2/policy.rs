@@ -26,6 +26,40 @@ pub fn policy_pcr(old: &[u8; 32], bank: u16, mask: u32, values: &[Vec<u8>]) -> [
     h.finalize().into()
 }
 
+/// The policies of the shards a secret is split into, in upstream's order of steps:
+/// PolicyAuthorize by the signing key (`key_name`), PolicyAuthorizeNV of a pcrlock
+/// policy (`pcrlock_nv_public`), PolicyPCR (`pcr`: bank, mask, values). The two
+/// authorizations cannot be combined in one policy, so with both the secret gets two
+/// shards: the first with the signing key, the second with the pcrlock policy, both
+/// with the PCRs. Err: the shard whose pcrlock step failed, and why.
+pub fn sealing_policies(
+    key_name: Option<&[u8]>,
+    pcrlock_nv_public: Option<&[u8]>,
+    pcr: Option<(u16, u32, &[Vec<u8>])>,
+) -> Result<Vec<[u8; 32]>, (usize, super::pcrlock::NvPublicError)> {
+    let with_pcrs = |mut d: [u8; 32]| {
+        if let Some((bank, mask, values)) = pcr {
+            d = policy_pcr(&d, bank, mask, values);
+        }
+        d
+    };
+    let nv = |shard: usize, nv_public: &[u8]| {
+        super::pcrlock::policy_authorize_nv(&ZERO_DIGEST, nv_public).map_err(|e| (shard, e))
+    };
+    Ok(match (key_name, pcrlock_nv_public) {
+        (Some(name), None) => vec![with_pcrs(super::pubkey::policy_authorize(
+            &ZERO_DIGEST,
+            name,
+        ))],
+        (None, Some(nv_public)) => vec![with_pcrs(nv(0, nv_public)?)],
+        (Some(name), Some(nv_public)) => vec![
+            with_pcrs(super::pubkey::policy_authorize(&ZERO_DIGEST, name)),
+            with_pcrs(nv(1, nv_public)?),
+        ],
+        (None, None) => vec![with_pcrs(ZERO_DIGEST)],
+    })
+}
+
 /// A PCR value "measured" by nothing: all zeros or all ones (upstream's test for
 /// firmware that did not initialize the PCR).
 pub fn pcr_is_unset(value: &[u8]) -> bool {

@@ -10,12 +10,14 @@
 
 pub mod list;
 pub mod offline;
+pub mod pcrlock;
 pub mod seal;
 pub mod tss;
 
 use std::path::PathBuf;
 
 use crate::pure::security_args::PcrValue;
+use crate::pure::tpm2::pcrlock::PcrlockPolicy;
 use crate::pure::tpm2::token;
 use seal::{Notices, Sealed, SigningKey};
 use tss::{Esys, Tcti, Tss, TssError};
@@ -35,7 +37,8 @@ pub struct Tpm2Settings {
     pub public_key: Option<PathBuf>,
     /// `--tpm2-public-key-pcrs=` (None: not given).
     pub public_key_pcr_mask: Option<u32>,
-    /// `--tpm2-pcrlock=`.
+    /// The pcrlock policy file: `--tpm2-pcrlock=` (absolute) or the one found in
+    /// [`PCRLOCK_SEARCH_DIRS`] without that option.
     pub pcrlock: Option<PathBuf>,
     /// `$SYSTEMD_TPM2_DEVICE`.
     pub env_device: Option<String>,
@@ -51,7 +54,7 @@ impl Tpm2Settings {
             pcrs: o.tpm2_pcrs.clone(),
             public_key: o.tpm2_public_key.clone(),
             public_key_pcr_mask: o.tpm2_public_key_pcr_mask,
-            pcrlock: o.tpm2_pcrlock.clone(),
+            pcrlock: pcrlock::resolve(&o.tpm2_pcrlock, &PCRLOCK_SEARCH_DIRS),
             env_device,
         }
     }
@@ -69,8 +72,12 @@ pub const DEFAULT_PUBLIC_KEY_DIRS: [&str; 4] = [
 /// PCR 11 (kernel-boot): what signed policies cover unless `--tpm2-public-key-pcrs=`.
 const DEFAULT_PUBLIC_KEY_PCRS: u32 = 1 << 11;
 
-/// PCR 7 (secure-boot-policy), bank chosen by the TPM: upstream's default binding.
-fn default_pcrs() -> Vec<PcrValue> {
+/// The PCRs bound without `--tpm2-pcrs=`: none with a pcrlock policy (it covers the
+/// PCRs), else PCR 7 (secure-boot-policy), bank chosen by the TPM.
+fn default_pcrs(s: &Tpm2Settings) -> Vec<PcrValue> {
+    if s.pcrlock.is_some() {
+        return Vec::new();
+    }
     vec![PcrValue {
         hash: 0,
         index: 7,
@@ -78,31 +85,14 @@ fn default_pcrs() -> Vec<PcrValue> {
     }]
 }
 
+/// The PCRs to bind: `--tpm2-pcrs=` or [`default_pcrs`].
+fn wanted_pcrs(s: &Tpm2Settings) -> Vec<PcrValue> {
+    s.pcrs.clone().unwrap_or_else(|| default_pcrs(s))
+}
+
 /// Where upstream finds a pcrlock policy (`pcrlock.json`) when `--tpm2-pcrlock=` is not
 /// given, first found wins: it then binds to it instead of the default PCR 7.
 pub const PCRLOCK_SEARCH_DIRS: [&str; 2] = ["/run/systemd", "/var/lib/systemd"];
-
-/// The pcrlock policy upstream would use without `--tpm2-pcrlock=`.
-fn automatic_pcrlock(dirs: &[&str]) -> Option<PathBuf> {
-    dirs.iter()
-        .map(|d| PathBuf::from(d).join("pcrlock.json"))
-        .find(|p| p.exists())
-}
-
-/// Settings this repart cannot honour yet; refused before anything is written, with
-/// the option named, never ignored. `pcrlock_dirs`: [`PCRLOCK_SEARCH_DIRS`].
-pub fn unsupported(s: &Tpm2Settings, pcrlock_dirs: &[&str]) -> Option<String> {
-    if s.pcrlock.is_some() {
-        return Some("--tpm2-pcrlock= is not supported yet: Operation not supported".into());
-    }
-    if let Some(found) = automatic_pcrlock(pcrlock_dirs) {
-        return Some(format!(
-            "Found pcrlock policy {}, which upstream binds to automatically; --tpm2-pcrlock= is not supported yet: Operation not supported",
-            found.display()
-        ));
-    }
-    None
-}
 
 /// The signing key for the policy: the named file, else upstream's default file if it
 /// exists; none when its PCR mask is empty.
@@ -161,6 +151,11 @@ pub struct Tpm2Enroller {
 /// What sealing needs, in the order upstream gets it.
 struct Opened {
     signing_key: Option<SigningKey>,
+    /// The pcrlock policy (read before the TPM is reached, as upstream).
+    pcrlock: Option<PcrlockPolicy>,
+    /// The TSS libraries for checking the pcrlock policy (None: not installed, which
+    /// fails only if a pcrlock policy is used).
+    tss: Option<&'static Tss>,
     /// The TPM, or the public key of the one sealed to offline (`--tpm2-device-key=`).
     tpm: Target,
 }
@@ -197,12 +192,6 @@ impl Tpm2Enroller {
     /// Refuses the settings this repart cannot honour (before anything is written);
     /// the TPM itself is reached by the first [`Tpm2Enroller::enroll`].
     pub fn open(settings: &Tpm2Settings) -> Result<Tpm2Enroller, TssError> {
-        if let Some(why) = unsupported(settings, &PCRLOCK_SEARCH_DIRS) {
-            return Err(TssError {
-                message: why,
-                errno: libc::EOPNOTSUPP,
-            });
-        }
         Ok(Tpm2Enroller {
             settings: settings.clone(),
             opened: std::cell::OnceCell::new(),
@@ -218,10 +207,14 @@ impl Tpm2Enroller {
         }
         let settings = &self.settings;
         let signing_key = load_signing_key(settings)?;
+        let pcrlock = match &settings.pcrlock {
+            Some(path) => Some(pcrlock::load(path)?),
+            None => None,
+        };
         let tpm = match &settings.device_key {
             Some(path) => {
                 let parent = offline::load_device_key(path)?;
-                let wanted = settings.pcrs.clone().unwrap_or_else(default_pcrs);
+                let wanted = wanted_pcrs(settings);
                 if wanted.iter().any(|v| v.value.is_empty()) {
                     return Err(TssError::invalid(
                         "Must provide all PCR values when using TPM2 device key.",
@@ -231,45 +224,78 @@ impl Tpm2Enroller {
             }
             None => Target::Device(connect(settings)?),
         };
-        Ok(self.opened.get_or_init(|| Opened { signing_key, tpm }))
+        let tss = match (&pcrlock, &tpm) {
+            (None, _) => None,
+            (Some(_), Target::Device(esys)) => Some(esys.tss()),
+            (Some(_), Target::DeviceKey(_)) => Tss::load().ok().map(|t| &*Box::leak(Box::new(t))),
+        };
+        Ok(self.opened.get_or_init(|| Opened {
+            signing_key,
+            pcrlock,
+            tss,
+            tpm,
+        }))
     }
 
     /// Seals a fresh secret; notices (bank choice) are returned for the caller to print.
+    /// In upstream's order: the signing key and the pcrlock policy read, the TPM
+    /// reached, the PCR values completed, the policies computed, the secret sealed.
     pub fn seal(&self, notices: &mut Notices) -> Result<Sealed, TssError> {
         let opened = self.reach()?;
-        let esys = match &opened.tpm {
-            Target::Device(esys) => esys,
-            Target::DeviceKey(parent) => {
-                let mut pcrs = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
+        let pcrs = match &opened.tpm {
+            Target::DeviceKey(_) => {
+                let mut pcrs = wanted_pcrs(&self.settings);
                 pcrs.sort();
-                return offline::seal_offline(
-                    parent,
-                    self.settings.seal_key_handle,
-                    &pcrs,
-                    opened.signing_key.as_ref(),
-                );
+                pcrs
+            }
+            Target::Device(esys) => {
+                let known = self.pcrs.borrow().clone();
+                match known {
+                    Some(p) => p,
+                    None => {
+                        let p =
+                            seal::complete_pcr_values(esys, &wanted_pcrs(&self.settings), notices)?;
+                        *self.pcrs.borrow_mut() = Some(p.clone());
+                        p
+                    }
+                }
             }
         };
-        let known = self.pcrs.borrow().clone();
-        let pcrs = match known {
-            Some(p) => p,
-            None => {
-                let wanted = self.settings.pcrs.clone().unwrap_or_else(default_pcrs);
-                let p = seal::complete_pcr_values(esys, &wanted, notices)?;
-                *self.pcrs.borrow_mut() = Some(p.clone());
-                p
-            }
-        };
-        seal::seal(
-            esys,
-            self.settings.seal_key_handle,
+        let binding = seal::binding(
+            opened.tss,
             &pcrs,
             opened.signing_key.as_ref(),
-        )
-        .map_err(|e| TssError {
-            message: format!("Failed to seal to TPM2: {}", e.message),
-            errno: e.errno,
-        })
+            opened.pcrlock.as_ref(),
+        )?;
+        let pcrlock_nv = opened.pcrlock.as_ref().map(|p| p.nv_handle.clone());
+        match &opened.tpm {
+            Target::DeviceKey(parent) => {
+                if binding.policies.len() > 1 {
+                    return Err(TssError {
+                        message: "Combined signed PCR policies and pcrlock policies cannot be calculated offline, currently.".into(),
+                        errno: libc::EOPNOTSUPP,
+                    });
+                }
+                offline::seal_offline(
+                    parent,
+                    self.settings.seal_key_handle,
+                    &binding,
+                    opened.signing_key.as_ref(),
+                    pcrlock_nv,
+                )
+            }
+            Target::Device(esys) => seal::seal(
+                esys,
+                self.settings.seal_key_handle,
+                &binding,
+                opened.signing_key.as_ref(),
+                pcrlock_nv,
+            )
+            .map_err(|e| TssError {
+                message: format!("Failed to seal to TPM2: {}", e.message),
+                errno: e.errno,
+            }),
+        }
     }
 
     /// The whole enrolment into one LUKS header: seal, add the keyslot and the token.
@@ -338,33 +364,5 @@ impl crate::shell::crypt::Tpm2Enroll for Tpm2Enroller {
         _partno: u32,
     ) -> Result<Vec<u8>, TssError> {
         Tpm2Enroller::enroll(self, &mut Header(header))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pcrlock_refused_given_or_found() {
-        let given = Tpm2Settings {
-            pcrlock: Some(PathBuf::from("/x/pcrlock.json")),
-            ..Default::default()
-        };
-        assert!(
-            unsupported(&given, &[])
-                .unwrap()
-                .contains("--tpm2-pcrlock=")
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap();
-        let none = Tpm2Settings::default();
-        assert_eq!(unsupported(&none, &["/nonexistent", d]), None);
-        std::fs::write(dir.path().join("pcrlock.json"), "{}").unwrap();
-        let why = unsupported(&none, &["/nonexistent", d]).unwrap();
-        assert!(
-            why.starts_with(&format!("Found pcrlock policy {d}/pcrlock.json")),
-            "{why}"
-        );
     }
 }

@@ -14,9 +14,8 @@ use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::rsa::{Padding, Rsa};
 
-use super::seal::{Sealed, SigningKey, getrandom, sealing_policy};
+use super::seal::{Binding, Sealed, SigningKey, getrandom};
 use super::tss::TssError;
-use crate::pure::security_args::PcrValue;
 use crate::pure::tpm2::offline::{
     DUPLICATE_LABEL, NameHash, OfflineError, ParentKey, ParentPublic, ecc_point, ecc_seed,
     parent_handle, parse_parent, seal,
@@ -131,15 +130,16 @@ fn protected_seed(parent: &ParentPublic) -> Result<(Vec<u8>, Vec<u8>), TssError>
     }
 }
 
-/// Seals a fresh secret for `parent` with the same policy as a TPM-side seal; `pcrs`
-/// must all carry values (checked by the caller, with upstream's message).
+/// Seals a fresh secret for `parent` with the same policy as a TPM-side seal (one
+/// shard: the caller refuses two, as upstream).
 pub fn seal_offline(
     parent: &ParentPublic,
     seal_key_handle: Option<u32>,
-    pcrs: &[PcrValue],
+    binding: &Binding,
     signing_key: Option<&SigningKey>,
+    pcrlock_nv: Option<Vec<u8>>,
 ) -> Result<Sealed, TssError> {
-    let (policy, bank, mask) = sealing_policy(pcrs, signing_key)?;
+    let policy = binding.policies[0];
     let (handle, transient) = parent_handle(seal_key_handle).map_err(|e| seal_failed(e.errno()))?;
     if transient {
         tracing::warn!("Handle is transient, sealed secret may not be recoverable.");
@@ -156,10 +156,11 @@ pub fn seal_offline(
         secret,
         token: TokenFields {
             keyslot: 0,
-            blob: sealed.blob,
-            pcr_mask: mask,
-            pcr_bank: bank,
-            policy_hash: policy.to_vec(),
+            blobs: vec![sealed.blob],
+            pcr_mask: binding.mask,
+            pcr_bank: binding.bank,
+            policy_hashes: vec![policy.to_vec()],
+            pcrlock_nv,
             signing_key: signing_key.map(|k| (k.pcr_mask, k.pem.clone())),
             srk: sealed.srk,
         },

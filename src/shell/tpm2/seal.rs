@@ -1,18 +1,19 @@
 //! Sealing a fresh secret to the TPM the way upstream's repart 257 does for
 //! `Encrypt=tpm2`: under the storage root key (created and persisted at 0x81000001 if
-//! the TPM has none) or `--tpm2-seal-key-handle=`, bound by a PolicyPCR policy to the
-//! selected PCRs' current (or given) values. Shell: talks to the TPM.
+//! the TPM has none) or `--tpm2-seal-key-handle=`, bound by a policy (signing key,
+//! pcrlock policy, the selected PCRs' current or given values). Shell: talks to the TPM.
 
-use super::tss::{Esys, Tr, TssError};
+use super::tss::{Esys, Tr, Tss, TssError};
 use crate::pure::security_args::PcrValue;
 use crate::pure::tpm2::marshal::{
     BankSelection, ECC_NIST_P256, PrimaryAlg, Reader, alg, parse_digest_list, parse_pcr_selection,
     pcr_selection, sealed_object_template, sensitive_create, srk_template,
 };
+use crate::pure::tpm2::pcrlock::{NvPublicError, PcrlockPolicy};
 use crate::pure::tpm2::policy::{
-    BankInfo, ZERO_DIGEST, bank_digest_size, choose_bank, pcr_is_unset, policy_pcr,
+    BankInfo, bank_digest_size, choose_bank, pcr_is_unset, sealing_policies,
 };
-use crate::pure::tpm2::pubkey::{name, policy_authorize, tpmt_public_from_pem};
+use crate::pure::tpm2::pubkey::{name, tpmt_public_from_pem};
 use crate::pure::tpm2::token::TokenFields;
 
 /// The persistent handle of the storage root key (TCG provisioning guidance).
@@ -197,12 +198,42 @@ pub struct SigningKey {
     pub pcr_mask: u32,
 }
 
-/// The sealing policy: PolicyAuthorize by the signing key if any, then PolicyPCR over
-/// `pcrs` (complete, one bank) if any. With the bank and the PCR mask for the token.
-pub fn sealing_policy(
+/// How a secret is bound: the policy of each shard (one, or two with both a signing
+/// key and a pcrlock policy), and the PCR bank and mask for the token.
+pub struct Binding {
+    /// Per shard.
+    pub policies: Vec<[u8; 32]>,
+    /// The bank of the PCRs (0: none).
+    pub bank: u16,
+    /// The PCRs.
+    pub mask: u32,
+}
+
+/// The NV public area of a pcrlock policy through libtss2-mu's unmarshal function, as
+/// upstream checks it (the library's own complaints included).
+fn check_nv_public(tss: Option<&Tss>, nv_public: &[u8]) -> Result<(), NvPublicError> {
+    let Some(tss) = tss else {
+        tracing::debug!("TPM2 support not installed.");
+        return Err(NvPublicError::Unmarshal);
+    };
+    match tss.unmarshalled_len("TPM2B_NV_PUBLIC", nv_public) {
+        Err(e) => {
+            tracing::debug!("{}", e.message);
+            Err(NvPublicError::Unmarshal)
+        }
+        Ok(n) if n != nv_public.len() => Err(NvPublicError::Garbage),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The sealing policies (see [`sealing_policies`]) for `pcrs` (complete, one bank),
+/// the signing key and the pcrlock policy (`tss`: to check its NV public area).
+pub fn binding(
+    tss: Option<&Tss>,
     pcrs: &[PcrValue],
     signing_key: Option<&SigningKey>,
-) -> Result<([u8; 32], u16, u32), TssError> {
+    pcrlock: Option<&PcrlockPolicy>,
+) -> Result<Binding, TssError> {
     let bank = pcrs.first().map_or(0, |v| v.hash);
     if pcrs.iter().any(|v| v.hash != bank) {
         return Err(TssError::invalid("Multiple PCR banks selected."));
@@ -215,52 +246,91 @@ pub fn sealing_policy(
     }
     let mask = pcrs.iter().fold(0u32, |m, v| m | (1 << v.index));
     let values: Vec<Vec<u8>> = pcrs.iter().map(|v| v.value.clone()).collect();
-    let mut policy = ZERO_DIGEST;
-    if let Some(key) = signing_key {
-        let public = tpmt_public_from_pem(&key.pem).map_err(|e| {
+    let key_name = match signing_key {
+        Some(key) => Some(name(&tpmt_public_from_pem(&key.pem).map_err(|e| {
             TssError::invalid(format!("Failed to convert public key to TPM2B_PUBLIC: {e}"))
-        })?;
-        policy = policy_authorize(&policy, &name(&public));
+        })?)),
+        None => None,
+    };
+    let pcr = (!pcrs.is_empty()).then_some((bank, mask, values.as_slice()));
+    // The shard whose policy holds the pcrlock step: the second with a signing key.
+    let pcrlock_shard = usize::from(key_name.is_some());
+    let policies = match pcrlock {
+        Some(p) => check_nv_public(tss, &p.nv_public).map_err(|e| (pcrlock_shard, e)),
+        None => Ok(()),
     }
-    if !pcrs.is_empty() {
-        policy = policy_pcr(&policy, bank, mask, &values);
-    }
-    Ok((policy, bank, mask))
+    .and_then(|()| {
+        sealing_policies(
+            key_name.as_deref(),
+            pcrlock.map(|p| p.nv_public.as_slice()),
+            pcr,
+        )
+    })
+    .map_err(|(shard, e)| {
+        if e == NvPublicError::Garbage {
+            tracing::error!("{e}");
+        } else {
+            tracing::debug!("{e}");
+        }
+        let errno = e.errno();
+        TssError {
+            message: format!(
+                "Could not calculate sealing policy digest for shard {shard}: {}",
+                crate::shell::disk::strerror(&std::io::Error::from_raw_os_error(errno))
+            ),
+            errno,
+        }
+    })?;
+    Ok(Binding {
+        policies,
+        bank,
+        mask,
+    })
 }
 
-/// Seals 32 random bytes under the parent key with the [`sealing_policy`].
+/// Seals random bytes under the parent key, 32 per shard, each shard's object with its
+/// policy of `binding`; `pcrlock_nv` for the token.
 pub fn seal(
     esys: &Esys<'_>,
     seal_key_handle: Option<u32>,
-    pcrs: &[PcrValue],
+    binding: &Binding,
     signing_key: Option<&SigningKey>,
+    pcrlock_nv: Option<Vec<u8>>,
 ) -> Result<Sealed, TssError> {
-    let (policy, bank, mask) = sealing_policy(pcrs, signing_key)?;
-
     let parent = parent_key(esys, seal_key_handle)?;
-    let mut secret = vec![0u8; 32];
+    let mut secret = vec![0u8; 32 * binding.policies.len()];
     getrandom(&mut secret).map_err(|e| TssError {
         message: format!("Failed to generate secret key: {e}"),
         errno: e.raw_os_error().unwrap_or(libc::EIO),
     })?;
     let session = esys.encryption_session(parent)?;
-    let created = esys.create(
-        parent,
-        session,
-        &sensitive_create(&secret),
-        &sealed_object_template(&policy),
-    );
+    let mut blobs = Vec::new();
+    for (policy, part) in binding.policies.iter().zip(secret.chunks(32)) {
+        let created = esys.create(
+            parent,
+            session,
+            &sensitive_create(part),
+            &sealed_object_template(policy),
+        );
+        match created {
+            Ok((private, public)) => blobs.push([private, public].concat()),
+            Err(e) => {
+                esys.flush(session);
+                return Err(e);
+            }
+        }
+    }
     esys.flush(session);
-    let (private, public) = created?;
     let srk = esys.serialize(parent)?;
     Ok(Sealed {
         secret,
         token: TokenFields {
             keyslot: 0,
-            blob: [private, public].concat(),
-            pcr_mask: mask,
-            pcr_bank: bank,
-            policy_hash: policy.to_vec(),
+            blobs,
+            pcr_mask: binding.mask,
+            pcr_bank: binding.bank,
+            policy_hashes: binding.policies.iter().map(|p| p.to_vec()).collect(),
+            pcrlock_nv,
             signing_key: signing_key.map(|k| (k.pcr_mask, k.pem.clone())),
             srk,
         },

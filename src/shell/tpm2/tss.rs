@@ -199,6 +199,35 @@ impl Tss {
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 
+    /// How many bytes of `bytes` libtss2-mu's unmarshal function of `ty` takes (its
+    /// check of a structure from a file, as upstream runs it: an empty buffer goes in as
+    /// NULL, which the library logs).
+    pub fn unmarshalled_len(&self, ty: &str, bytes: &[u8]) -> Result<usize, TssError> {
+        let f = self
+            .mu
+            .sym(&format!("Tss2_MU_{ty}_Unmarshal"))
+            .map_err(TssError::tpm)?;
+        // SAFETY: the symbol has the Unmarshal signature of libtss2-mu.
+        let f: UnmarshalFn = unsafe { std::mem::transmute::<*mut c_void, UnmarshalFn>(f) };
+        let out = Opaque(Box::new([0; OPAQUE_WORDS]));
+        let mut off = 0usize;
+        let data = if bytes.is_empty() {
+            ptr::null()
+        } else {
+            bytes.as_ptr()
+        };
+        // SAFETY: `data` is NULL or `bytes`; the destination is larger than any
+        // structure we unmarshal.
+        let rc = unsafe { f(data, bytes.len(), &mut off, out.ptr() as *mut c_void) };
+        if rc != 0 {
+            return Err(TssError::tpm(format!(
+                "Failed to unmarshal {ty}: {}",
+                self.decode(rc)
+            )));
+        }
+        Ok(off)
+    }
+
     /// Wire bytes → the C structure `ty` (e.g. "TPM2B_PUBLIC").
     pub fn unmarshal(&self, ty: &str, bytes: &[u8]) -> Result<Opaque, TssError> {
         let f = self
@@ -313,6 +342,11 @@ impl Tcti {
 }
 
 impl<'a> Esys<'a> {
+    /// The libraries this context uses.
+    pub fn tss(&self) -> &'a Tss {
+        self.tss
+    }
+
     /// Loads the TCTI driver, connects and starts the TPM up (already started is fine).
     pub fn open(tss: &'a Tss, tcti: &Tcti) -> Result<Esys<'a>, TssError> {
         let mut tcti_ctx = None;
