@@ -310,7 +310,7 @@ fn enroll_with(
     };
     let enroller = Tpm2Enroller::open(&settings)?;
     let mut header = luks_file(dir);
-    let passphrase = enroller.enroll(&mut header).map_err(|e| e.message)?;
+    let passphrase = enroller.enroll(&mut header)?;
     Ok((token(&header.file), passphrase))
 }
 
@@ -989,4 +989,364 @@ fn tpm2_errors_in_the_encryption_step_like_upstream() {
         assert!(ours.2.ends_with(tail), "{name}: {}", ours.2);
         assert_eq!(ours, upstream, "{name}: ours vs the oracle");
     }
+}
+
+/// How a repart run is started: a program, arguments before repart's own, environment.
+struct Runner {
+    program: PathBuf,
+    pre_args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Runner {
+    fn plain(program: PathBuf) -> Runner {
+        Runner {
+            program,
+            pre_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A script for the oracle chroot: puts the policy `$1` where upstream's unlocker and
+/// repart look for it (/run/systemd/pcrlock.json; /run is the chroot's private tmpfs,
+/// so nothing of it stays), then runs the rest of its arguments.
+fn with_pcrlock_script(dir: &Path) -> PathBuf {
+    let script = dir.join("with-pcrlock.sh");
+    std::fs::write(
+        &script,
+        "set -e\nmkdir -p /run/systemd\ncp \"$1\" /run/systemd/pcrlock.json\nshift\nexec \"$@\"\n",
+    )
+    .unwrap();
+    script
+}
+
+/// Upstream's systemd-cryptenroll unlocks `volume` through its token with `policy` as
+/// the system's pcrlock policy (None: no policy file).
+fn upstream_unlocks_with_pcrlock(
+    tpm: &Swtpm,
+    volume: &Path,
+    policy: Option<&Path>,
+    dir: &Path,
+) -> std::process::Output {
+    let dev = format!("--unlock-tpm2-device={}", tpm.device());
+    let Some(policy) = policy else {
+        return upstream_unlocks(tpm, volume, "x");
+    };
+    let script = with_pcrlock_script(dir);
+    in_chroot(
+        "/bin/sh",
+        &[
+            script.to_str().unwrap(),
+            policy.to_str().unwrap(),
+            "systemd-cryptenroll",
+            &dev,
+            "--password",
+            volume.to_str().unwrap(),
+        ],
+        &[("NEWPASSWORD", "x")],
+    )
+}
+
+/// One image-mode run of `runner` in `dir/name` (one `Encrypt=tpm2` partition, as
+/// [`offline_run`]); (exit status, stdout, stable stderr, image, LUKS2 JSON if any).
+fn pcrlock_run(
+    runner: &Runner,
+    dir: &Path,
+    name: &str,
+    args: &[String],
+) -> (bool, String, String, PathBuf, Option<serde_json::Value>) {
+    let tmp = dir.join(name);
+    std::fs::create_dir_all(tmp.join("d")).unwrap();
+    std::fs::write(
+        tmp.join("d/10-a.conf"),
+        "[Partition]\nType=home\nEncrypt=tpm2\nSizeMinBytes=40M\n",
+    )
+    .unwrap();
+    let img = tmp.join("img.raw");
+    let _ = std::fs::remove_file(&img);
+    let mut c = Command::new(&runner.program);
+    c.current_dir(&tmp)
+        .env_remove("SYSTEMD_TPM2_DEVICE")
+        .args(&runner.pre_args)
+        .args([
+            "--definitions=d",
+            "--empty=create",
+            "--size=auto",
+            "--seed=e2a40bf9-73f1-4278-9160-49c031e7aedd",
+            "--dry-run=no",
+            "--offline=yes",
+        ])
+        .args(args)
+        .arg(&img)
+        .stdin(Stdio::null());
+    for (k, v) in &runner.env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let json = (out.status.success() && img.exists()).then(|| luks_json(&img, 1 << 20, &tmp));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stable_stderr(&out.stderr)
+            .replace(&tmp.display().to_string(), "{tmp}")
+            .replace(&dir.display().to_string(), "{dir}"),
+        tmp.join(format!("part-{}.img", 1 << 20)),
+        json,
+    )
+}
+
+/// `--tpm2-pcrlock=` with a policy made by upstream's systemd-pcrlock (PCR 15, its NV
+/// index on the same swtpm): ours and the oracle write the same token (tpm2-pcrs [],
+/// no bank, the same PolicyAuthorizeNV policy hash, tpm2_pcrlock, the same SRK and
+/// tpm2_pcrlock_nv), stdout and stderr; also when the policy is found on its own in
+/// /run/systemd (ours in a mount namespace with a tmpfs there, the oracle in its
+/// chroot's private /run), sealed offline (`--tpm2-device-key=`), and with a signed PCR
+/// policy key as well (two shards; ours inside the oracle chroot there, whose
+/// libcryptsetup token plugin is 257's: the host's 252 refuses sharded tokens), which
+/// offline both refuse with the same message. Upstream's systemd-cryptenroll opens our
+/// partitions through the pcrlock policy, not without the policy file, and no longer
+/// once PCR 15 was extended.
+#[test]
+fn tpm2_pcrlock_policy_like_upstream() {
+    if !require(tpm_and_chroot_available().and_then(|_| crate::common::oracle_available())) {
+        return;
+    }
+    let tmp = TempDir::new("repart-tpm2");
+    let tpm = Swtpm::start(&tmp.path).expect("swtpm");
+    let policy = tmp.path.join("pcrlock.json");
+    let made = in_chroot(
+        "/usr/lib/systemd/systemd-pcrlock",
+        &[
+            "make-policy",
+            "--pcr=15",
+            &format!("--policy={}", policy.display()),
+        ],
+        &[
+            ("SYSTEMD_MEASURE_LOG_FIRMWARE", "/dev/null"),
+            ("SYSTEMD_MEASURE_LOG_USERSPACE", "/dev/null"),
+            ("SYSTEMD_TPM2_DEVICE", &tpm.device()),
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "systemd-pcrlock make-policy: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let nv_handle = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&policy).unwrap())
+        .unwrap()["nvHandle"]
+        .clone();
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_repart"));
+    let script = with_pcrlock_script(&tmp.path);
+    let device = format!("--tpm2-device={}", tpm.device());
+    let named = vec![
+        device.clone(),
+        format!("--tpm2-pcrlock={}", policy.display()),
+    ];
+
+    // Named and found on its own; ours first (so the SRK exists for the oracle too).
+    let found_ours = Runner {
+        program: "unshare".into(),
+        pre_args: vec![
+            "--mount".into(),
+            "--propagation".into(),
+            "private".into(),
+            "sh".into(),
+            "-c".into(),
+            "mount -t tmpfs tmpfs /run/systemd && cp \"$0\" /run/systemd/pcrlock.json && exec \"$@\"".into(),
+            policy.display().to_string(),
+            ours.display().to_string(),
+        ],
+        env: Vec::new(),
+    };
+    let found_oracle = Runner {
+        program: oracle_wrapper(),
+        pre_args: vec![
+            script.display().to_string(),
+            policy.display().to_string(),
+            "systemd-repart".into(),
+        ],
+        env: vec![("REPART_ORACLE_BINARY", "/bin/sh".into())],
+    };
+    let cases: [(&str, Runner, Runner, Vec<String>); 2] = [
+        (
+            "named",
+            Runner::plain(ours.clone()),
+            Runner::plain(oracle_wrapper()),
+            named.clone(),
+        ),
+        ("found", found_ours, found_oracle, vec![device.clone()]),
+    ];
+    let mut our_parts = Vec::new();
+    for (name, ours_runner, oracle_runner, args) in &cases {
+        let o = pcrlock_run(ours_runner, &tmp.path, &format!("{name}-ours"), args);
+        let u = pcrlock_run(oracle_runner, &tmp.path, &format!("{name}-oracle"), args);
+        assert!(o.0, "{name}: ours failed: {}", o.2);
+        assert!(u.0, "{name}: the oracle failed: {}", u.2);
+        let (oj, uj) = (o.4.unwrap(), u.4.unwrap());
+        let t = &oj["tokens"]["0"];
+        assert_eq!(t["tpm2-pcrs"], serde_json::json!([]), "{name}: {t}");
+        assert!(t.get("tpm2-pcr-bank").is_none(), "{name}: {t}");
+        assert_eq!(t["tpm2_pcrlock"], true, "{name}: {t}");
+        assert_eq!(t["tpm2_pcrlock_nv"], nv_handle, "{name}: {t}");
+        assert_eq!(
+            t["tpm2-policy-hash"], uj["tokens"]["0"]["tpm2-policy-hash"],
+            "{name}: policy hash"
+        );
+        assert_eq!(t["tpm2_srk"], uj["tokens"]["0"]["tpm2_srk"], "{name}: SRK");
+        assert_eq!(comparable(&oj), comparable(&uj), "{name}: LUKS2 header");
+        assert_eq!((&o.1, &o.2), (&u.1, &u.2), "{name}: stdout, stderr");
+        our_parts.push(o.3);
+    }
+
+    // Sealed offline to the SRK's public part, one shard: as the oracle.
+    let srk = in_chroot(
+        "systemd-analyze",
+        &["srk"],
+        &[("SYSTEMD_TPM2_DEVICE", &tpm.device())],
+    );
+    assert!(srk.status.success());
+    let srk_file = tmp.path.join("srk.tpm2b_public");
+    std::fs::write(&srk_file, &srk.stdout).unwrap();
+    let offline = vec![
+        format!("--tpm2-device-key={}", srk_file.display()),
+        format!("--tpm2-pcrlock={}", policy.display()),
+    ];
+    let o = pcrlock_run(
+        &Runner::plain(ours.clone()),
+        &tmp.path,
+        "offline-ours",
+        &offline,
+    );
+    let u = pcrlock_run(
+        &Runner::plain(oracle_wrapper()),
+        &tmp.path,
+        "offline-oracle",
+        &offline,
+    );
+    assert!(o.0 && u.0, "offline: {} / {}", o.2, u.2);
+    assert_eq!(
+        (comparable(o.4.as_ref().unwrap()), &o.1, &o.2),
+        (comparable(u.4.as_ref().unwrap()), &u.1, &u.2),
+        "offline"
+    );
+    our_parts.push(o.3);
+
+    // A signed PCR policy key as well: two shards (TPM), refused offline.
+    let key = tmp.path.join("sign.key");
+    let public = tmp.path.join("sign.pub");
+    host(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            key.to_str().unwrap(),
+        ],
+    );
+    host(
+        "openssl",
+        &[
+            "pkey",
+            "-in",
+            key.to_str().unwrap(),
+            "-pubout",
+            "-out",
+            public.to_str().unwrap(),
+        ],
+    );
+    let mut sharded = named.clone();
+    sharded.push(format!("--tpm2-public-key={}", public.display()));
+    let ours_in_chroot = Runner {
+        program: oracle_wrapper(),
+        pre_args: Vec::new(),
+        env: vec![("REPART_ORACLE_BINARY", ours.display().to_string())],
+    };
+    let o = pcrlock_run(&ours_in_chroot, &tmp.path, "shards-ours", &sharded);
+    let u = pcrlock_run(
+        &Runner::plain(oracle_wrapper()),
+        &tmp.path,
+        "shards-oracle",
+        &sharded,
+    );
+    assert!(o.0 && u.0, "two shards: {} / {}", o.2, u.2);
+    let (oj, uj) = (o.4.unwrap(), u.4.unwrap());
+    assert_eq!(comparable(&oj), comparable(&uj), "two shards: LUKS2 header");
+    let hashes = &oj["tokens"]["0"]["tpm2-policy-hash"];
+    assert_eq!(hashes.as_array().map(Vec::len), Some(2), "{hashes}");
+    assert_eq!(
+        oj["tokens"]["0"]["tpm2-blob"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let mut sharded_offline = offline.clone();
+    sharded_offline.push(format!("--tpm2-public-key={}", public.display()));
+    let o = pcrlock_run(
+        &Runner::plain(ours.clone()),
+        &tmp.path,
+        "shards-offline-ours",
+        &sharded_offline,
+    );
+    let u = pcrlock_run(
+        &Runner::plain(oracle_wrapper()),
+        &tmp.path,
+        "shards-offline-oracle",
+        &sharded_offline,
+    );
+    assert!(!o.0 && !u.0);
+    assert_eq!(
+        (&o.1, &o.2),
+        (&u.1, &u.2),
+        "two shards offline: stdout, stderr"
+    );
+    assert!(
+        o.2.contains("Combined signed PCR policies and pcrlock policies cannot be calculated offline, currently."),
+        "{}",
+        o.2
+    );
+
+    // Upstream's unlocker opens ours only through the policy file, and not after PCR 15
+    // moved away from the value the policy allows.
+    for part in &our_parts {
+        let copy = part.with_extension("copy");
+        std::fs::copy(part, &copy).unwrap();
+        let without = upstream_unlocks_with_pcrlock(&tpm, &copy, None, &tmp.path);
+        assert!(!without.status.success());
+        assert!(
+            String::from_utf8_lossy(&without.stderr)
+                .contains("Couldn't find pcrlock policy for volume."),
+            "{}",
+            String::from_utf8_lossy(&without.stderr)
+        );
+        let with = upstream_unlocks_with_pcrlock(&tpm, part, Some(&policy), &tmp.path);
+        assert!(
+            with.status.success(),
+            "upstream cannot unlock {}: {}",
+            part.display(),
+            String::from_utf8_lossy(&with.stderr)
+        );
+    }
+    let extend = in_chroot(
+        "/usr/lib/systemd/systemd-pcrextend",
+        &[&device, "--pcr=15", "repart-test"],
+        &[("SYSTEMD_FORCE_MEASURE", "1")],
+    );
+    assert!(
+        extend.status.success(),
+        "{}",
+        String::from_utf8_lossy(&extend.stderr)
+    );
+    let after = upstream_unlocks_with_pcrlock(
+        &tpm,
+        &our_parts[0].with_extension("copy"),
+        Some(&policy),
+        &tmp.path,
+    );
+    assert!(
+        !after.status.success(),
+        "unlocked after PCR 15 changed: {}",
+        String::from_utf8_lossy(&after.stderr)
+    );
 }
