@@ -68,7 +68,7 @@ fn require_loop(
 }
 
 /// Builds the minimal file system for `job` in a temporary file (`loop_use` and
-/// `block_size`: see [`require_loop`]).
+/// `block_size`: see `require_loop`).
 pub fn minimize(
     job: &FormatJob,
     loop_use: LoopUse,
