@@ -25,30 +25,6 @@ pub enum PublicKeyError {
     Unsupported,
 }
 
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b'\n' | b'\r' | b' ' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// One DER element: (tag, contents, rest).
 fn der(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = data.split_first()?;
@@ -93,7 +69,8 @@ pub fn tpmt_public_from_pem(pem: &[u8]) -> Result<Vec<u8>, PublicKeyError> {
     let end = text[start..]
         .find("-----END PUBLIC KEY-----")
         .ok_or(PublicKeyError::NotPem)?;
-    let spki = base64_decode(&text[start..start + end]).ok_or(PublicKeyError::NotPem)?;
+    let spki =
+        crate::pure::base64::decode(&text[start..start + end]).ok_or(PublicKeyError::NotPem)?;
     let bad = PublicKeyError::Malformed;
     let (0x30, body, _) = der(&spki).ok_or(bad.clone())? else {
         return Err(bad);

@@ -203,6 +203,16 @@ impl Tss {
     /// check of a structure from a file, as upstream runs it: an empty buffer goes in as
     /// NULL, which the library logs).
     pub fn unmarshalled_len(&self, ty: &str, bytes: &[u8]) -> Result<usize, TssError> {
+        self.unmarshal_counted(ty, bytes).map(|(_, len)| len)
+    }
+
+    /// Wire bytes → the C structure `ty` (e.g. "TPM2B_PUBLIC").
+    pub fn unmarshal(&self, ty: &str, bytes: &[u8]) -> Result<Opaque, TssError> {
+        self.unmarshal_counted(ty, bytes).map(|(out, _)| out)
+    }
+
+    /// Both of the above: the structure and how many bytes it took.
+    fn unmarshal_counted(&self, ty: &str, bytes: &[u8]) -> Result<(Opaque, usize), TssError> {
         let f = self
             .mu
             .sym(&format!("Tss2_MU_{ty}_Unmarshal"))
@@ -225,35 +235,7 @@ impl Tss {
                 self.decode(rc)
             )));
         }
-        Ok(off)
-    }
-
-    /// Wire bytes → the C structure `ty` (e.g. "TPM2B_PUBLIC").
-    pub fn unmarshal(&self, ty: &str, bytes: &[u8]) -> Result<Opaque, TssError> {
-        let f = self
-            .mu
-            .sym(&format!("Tss2_MU_{ty}_Unmarshal"))
-            .map_err(TssError::tpm)?;
-        // SAFETY: the symbol has the Unmarshal signature of libtss2-mu.
-        let f: UnmarshalFn = unsafe { std::mem::transmute::<*mut c_void, UnmarshalFn>(f) };
-        let out = Opaque(Box::new([0; OPAQUE_WORDS]));
-        let mut off = 0usize;
-        // SAFETY: the destination is larger than any structure we unmarshal.
-        let rc = unsafe {
-            f(
-                bytes.as_ptr(),
-                bytes.len(),
-                &mut off,
-                out.ptr() as *mut c_void,
-            )
-        };
-        if rc != 0 {
-            return Err(TssError::tpm(format!(
-                "Failed to unmarshal {ty}: {}",
-                self.decode(rc)
-            )));
-        }
-        Ok(out)
+        Ok((out, off))
     }
 
     /// The C structure `ty` at `p` (owned by Esys, freed here) → wire bytes.
