@@ -1263,7 +1263,15 @@ fn tpm2_pcrlock_policy_like_upstream() {
     let ours_in_chroot = Runner {
         program: oracle_wrapper(),
         pre_args: Vec::new(),
-        env: vec![("REPART_ORACLE_BINARY", ours.display().to_string())],
+        // The wrapper binds only well-known directories and argument paths: a clone
+        // elsewhere (as on CI) must name our binary's directory itself.
+        env: vec![
+            ("REPART_ORACLE_BINARY", ours.display().to_string()),
+            (
+                "REPART_ORACLE_BIND",
+                ours.parent().unwrap().display().to_string(),
+            ),
+        ],
     };
     let o = pcrlock_run(&ours_in_chroot, &tmp.path, "shards-ours", &sharded);
     let u = pcrlock_run(
