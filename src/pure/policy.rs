@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::pure::cli::EmptyMode;
+use crate::pure::fstype::FileSystem;
 use crate::pure::model::Label;
 
 /// The sector size to read the target with: `--sector-size=`; else 512 for an image
@@ -118,9 +119,34 @@ pub fn block_copy_uses_partition_device(encrypted: bool, has_verity_hash: bool) 
     encrypted || has_verity_hash
 }
 
+/// Whether a new file system on a loop device (first boot: through dm-crypt) gets its
+/// files by being mounted and copied into, as upstream 257's `context_mkfs` does, rather
+/// than from its mkfs tool's populate option. Upstream keeps the populate option for
+/// read-only file systems (they cannot be written once made) and for btrfs with
+/// `Compression=` (only mkfs.btrfs compresses). `btrfs_subvolumes`: `Subvolumes=` or
+/// `DefaultSubvolume=` on a btrfs partition, which only the mkfs path makes here.
+pub fn populate_by_mount(fstype: &FileSystem, compression: bool, btrfs_subvolumes: bool) -> bool {
+    !fstype.is_read_only()
+        && *fstype != FileSystem::Swap
+        && !(*fstype == FileSystem::Btrfs && (compression || btrfs_subvolumes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn populated_by_mount_unless_read_only_or_compressed_btrfs() {
+        assert!(populate_by_mount(&FileSystem::Ext4, false, false));
+        assert!(populate_by_mount(&FileSystem::Xfs, true, false));
+        assert!(populate_by_mount(&FileSystem::Vfat, false, false));
+        assert!(populate_by_mount(&FileSystem::Btrfs, false, false));
+        assert!(!populate_by_mount(&FileSystem::Btrfs, true, false));
+        assert!(!populate_by_mount(&FileSystem::Btrfs, false, true));
+        assert!(!populate_by_mount(&FileSystem::Squashfs, false, false));
+        assert!(!populate_by_mount(&FileSystem::Erofs, false, false));
+        assert!(!populate_by_mount(&FileSystem::Swap, false, false));
+    }
 
     #[test]
     fn fs_sector_size_is_given_else_the_block_devices_else_4096() {

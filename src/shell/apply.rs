@@ -493,8 +493,19 @@ fn format_through_dm_crypt(
         crate::shell::crypt::encrypt_live(device.node(), params, enroll, n, options.discard)
             .map_err(encrypt_failed)?;
     tracing::info!("Formatting future partition {n}.");
-    crate::shell::fs::format_file(job, volume.path())?;
+    let def = job.definition;
+    let btrfs_subvolumes = !def.subvolumes.is_empty() || def.default_subvolume.is_some();
+    let by_mount = def.needs_populate()
+        && policy::populate_by_mount(job.fstype(), def.compression.is_some(), btrfs_subvolumes);
+    if by_mount {
+        crate::shell::fs::format_empty(job, volume.path())?;
+    } else {
+        crate::shell::fs::format_file(job, volume.path())?;
+    }
     tracing::info!("Successfully formatted future partition {n}.");
+    if by_mount {
+        crate::shell::fs::mounted::populate(job, volume.path())?;
+    }
     crate::shell::fault::point("formatted-live");
     sync_live(&volume, device, n)
 }

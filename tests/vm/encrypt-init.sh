@@ -16,6 +16,10 @@
 # comes first on PATH for both tools.
 LDSO=/var/cache/repart-oracle/trixie-ldso
 export PATH=$LDSO/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# (the tool tree's python3 needs its home for the standard library)
+export PYTHONHOME=$LDSO/root/usr
+# (and mcopy's iconv its gconv modules)
+export GCONV_PATH=$LDSO/root/usr/lib/x86_64-linux-gnu/gconv
 mount -t devtmpfs -o mode=0755 devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
@@ -37,7 +41,7 @@ finish() {
   echo "$1" > /results/payload-rc
   cd /
   umount /mnt/part /sysroot 2>/dev/null
-  for n in home var; do cryptsetup close "vm-$n" 2>/dev/null; done
+  while read -r n _; do cryptsetup close "vm-$n" 2>/dev/null; done < /etc/vmtest-parts
   sync
   [ -b /dev/vdb ] && { (cd /results && tar -cf - .) > /dev/vdb; sync; }
   if [ "$1" = 0 ]; then echo "VMTEST-RESULT: PASS"; else echo "VMTEST-RESULT: FAIL rc=$1"; fi
@@ -63,6 +67,13 @@ done
 [ -n "$STORE" ] || fail "no squashfs partition could be mounted"
 say "store $STORE mounted read-only"
 
+# The CopyFiles= sources (tmpfs: trusted.* xattrs work there on this kernel), the same
+# names, modes, owners, times and contents on every boot.
+if [ -f /usr/lib/vmtest/populate-tree.py ]; then
+  python3 /usr/lib/vmtest/populate-tree.py make /tmp/tree || fail "make the CopyFiles= tree"
+  python3 /usr/lib/vmtest/populate-tree.py make /tmp/fat fat || fail "make the vfat CopyFiles= tree"
+fi
+
 case $TOOL in
   ours) set -- /usr/bin/repart ;;
   upstream) set -- "$LDSO/bin/systemd-repart" ;;
@@ -87,8 +98,10 @@ else
 fi
 umount /sysroot
 
-# The new partitions: LUKS2 opened with the key file (upstream's cryptsetup), ext4 inside.
-for n in home var; do
+# The new partitions (/etc/vmtest-parts: name and file system a line): LUKS2 opened
+# with the key file (upstream's cryptsetup), the file system inside; on boot 1 its
+# superblock fields and, for a populated one, the manifest of its files.
+while read -r n fstype populated <&3; do
   dev=''
   for d in /dev/vda[0-9]*; do
     [ "$(blkid -p -s PART_ENTRY_NAME -o value "$d" 2>/dev/null)" = "$n" ] && dev=$d
@@ -98,10 +111,24 @@ for n in home var; do
   blockdev --getsize64 "$dev" > "/results/size.$n"
   cryptsetup luksDump "$dev" > "/results/luksdump.$n" || fail "luksDump $dev"
   cryptsetup open --key-file=/etc/vm.key "$dev" "vm-$n" || fail "cryptsetup open $dev with the key file"
-  [ "$(blkid -p -s TYPE -o value "/dev/mapper/vm-$n")" = ext4 ] || fail "no ext4 inside $dev"
-  [ "$(blkid -p -s LABEL -o value "/dev/mapper/vm-$n")" = "$n" ] || fail "ext4 in $dev is not labelled $n"
-  [ "$BOOT" = 1 ] && { dumpe2fs -h "/dev/mapper/vm-$n" > "/results/dumpe2fs.$n" 2>/dev/null || fail "dumpe2fs $n"; }
-  mount -t ext4 "/dev/mapper/vm-$n" /mnt/part || fail "mount $n"
+  m=/dev/mapper/vm-$n
+  [ "$(blkid -p -s TYPE -o value "$m")" = "$fstype" ] || fail "no $fstype inside $dev"
+  [ "$fstype" = vfat ] || [ "$(blkid -p -s LABEL -o value "$m")" = "$n" ] || fail "$fstype in $dev is not labelled $n"
+  if [ "$BOOT" = 1 ]; then
+    case $fstype in
+      ext4) dumpe2fs -h "$m" > "/results/dumpe2fs.$n" 2>/dev/null || fail "dumpe2fs $n"
+            # (measurements only) the file system's metadata, every block of it, as qcow2
+            [ -f /etc/vmtest-measure ] && { e2image -Q "$m" "/results/e2image.$n.qcow2" || fail "e2image $n"; } ;;
+      xfs) xfs_db -r -c 'sb 0' -c print "$m" > "/results/super.$n" 2>&1 || fail "xfs_db $n" ;;
+      btrfs) btrfs inspect-internal dump-super "$m" > "/results/super.$n" 2>&1 || fail "btrfs dump-super $n" ;;
+      vfat) fsck.fat -n -v "$m" > "/results/super.$n" 2>&1 || fail "fsck.fat $n" ;;
+    esac
+  fi
+  mount -t "$fstype" -o noatime "$m" /mnt/part || fail "mount $n"
+  if [ "$BOOT" = 1 ] && [ "$populated" = yes ]; then
+    python3 /usr/lib/vmtest/populate-tree.py manifest /mnt/part "/results/content.$n" "/results/times.$n" \
+      || fail "manifest of $n"
+  fi
   if [ "$BOOT" = 1 ]; then
     echo "$n written on first boot by $TOOL" > /mnt/part/vmtest-marker
   else
@@ -110,7 +137,7 @@ for n in home var; do
   cat /mnt/part/vmtest-marker > "/results/marker.$n"
   umount /mnt/part || fail "umount $n"
   cryptsetup close "vm-$n" || fail "cryptsetup close $n"
-  say "$n: $dev LUKS2, opened with the key file, ext4 '$n' inside, marker $( [ "$BOOT" = 1 ] && echo written || echo read back)"
-done
+  say "$n: $dev LUKS2, opened with the key file, $fstype '$n' inside, marker $( [ "$BOOT" = 1 ] && echo written || echo read back)"
+done 3< /etc/vmtest-parts
 sync
 finish 0

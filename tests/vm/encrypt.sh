@@ -6,8 +6,12 @@
 #      image mode (512-byte sectors), grown by 10 GiB; a copy for upstream.
 #   2. An initramfs with busybox, the loop, dm_mod and dm_crypt modules (and the
 #      ciphers), our repart with the host's libcryptsetup (dlopened), the
-#      first-boot definitions home (ext4, Weight=2000) and var (ext4,
-#      Weight=1000), both Encrypt=key-file, and a key file. The oracle's tool
+#      first-boot definitions home (ext4, Weight=2000, CopyFiles= of a tree the
+#      guest makes with populate-tree.py: files, a sparse file, a hard link,
+#      symlinks, a 0700 directory owned 1234:5678, a setuid file, trusted.*
+#      xattrs, fixed times; MakeDirectories=), var (ext4, Weight=1000, empty)
+#      and one fixed-size populated partition per $VMTEST_POPULATE_FS (default
+#      "xfs vfat"; btrfs too), all Encrypt=key-file, and a key file. The oracle's tool
 #      tree (Debian 13: systemd-repart 257, cryptsetup, mke2fs, dumpe2fs) is a
 #      third, read-only disk; its bin/ comes first on PATH for both tools.
 #   3. Boot 1 (ours, then upstream on the copy): `repart --dry-run=no
@@ -23,7 +27,16 @@
 #      and the bytes written to the new partitions (non-zero 1 MiB blocks of the
 #      raw file: dm-crypt makes written zeros non-zero), ours vs upstream, both
 #      far below the partition size (no pass over the data area).
+#      Populated partitions: upstream mounts the empty file system and copies
+#      the files in, and so do we; the guest's manifest of each (type, mode,
+#      owner, size, content hash, mtime, hard links, xattrs, holes) must equal
+#      upstream's, times the run stamps aside.
 #   5. Boot 2 (ours): "No changes.", the markers read back after cryptsetup open.
+#
+# VMTEST_MEASURE=1 (not in CI): upstream also runs on a second copy of the disk and
+# the host reports how upstream's two results differ (file times, dumpe2fs -h,
+# superblocks, the ext4 metadata images from e2image -Q byte by byte: slow), and
+# the comparisons with ours report instead of failing.
 #
 # Needs root (packages, mknod in the initramfs) and the oracle's ldso tree
 # (tools/oracle/setup-reference-repart.sh). Exit 0 and "vm-encrypt: PASS".
@@ -42,6 +55,13 @@ MACHINE_ID=${SEED//-/}
 LDSO=/var/cache/repart-oracle/trixie-ldso
 ORACLE_TOOLS=$LDSO/bin
 SS=512
+# File systems besides ext4 that get a populated partition (each costs a LUKS2 keyslot,
+# an mkfs and a copy in both boots).
+# (all three: ~4.5 min more than none; btrfs is left out by default for CI time)
+POPULATE_FS=${VMTEST_POPULATE_FS-xfs vfat}
+# VMTEST_MEASURE=1: upstream runs twice (on two copies of the disk) and the comparisons
+# report instead of failing; the ext4 metadata comes back as qcow2 (e2image -Q).
+MEASURE=${VMTEST_MEASURE:-0}
 
 [ "$(id -u)" = 0 ] || die "needs root"
 if [ ! -f "$LDSO/.repart-oracle-complete" ]; then
@@ -80,9 +100,30 @@ mkdir -p "$EXTRA/etc/repart.d"
 printf 'vm key: correct horse battery staple' > "$EXTRA/etc/vm.key"; chmod 0600 "$EXTRA/etc/vm.key"
 printf '[Partition]\nType=home\nFormat=ext4\nLabel=home\nWeight=2000\nEncrypt=key-file\n' > "$EXTRA/etc/repart.d/30-home.conf"
 printf '[Partition]\nType=var\nFormat=ext4\nLabel=var\nWeight=1000\nEncrypt=key-file\n' > "$EXTRA/etc/repart.d/40-var.conf"
+# home is populated (CopyFiles= of a tree the guest makes, MakeDirectories=), var not; one
+# more populated partition for each of $POPULATE_FS (fixed sizes, labelled by type).
+printf 'CopyFiles=/tmp/tree:/\nMakeDirectories=/made/one /made/two\n' >> "$EXTRA/etc/repart.d/30-home.conf"
+printf 'home ext4 yes\nvar ext4 no\n' > "$EXTRA/etc/vmtest-parts"
+declare -A FS_SIZE=([xfs]=400M [btrfs]=256M [vfat]=96M)
+# Own partition types: linux-generic would match the appliance's nix-store partition.
+declare -A FS_TYPE=([xfs]=6b1f0b43-6a4e-4a8b-9f57-2d2b3f0e7a01 [btrfs]=6b1f0b43-6a4e-4a8b-9f57-2d2b3f0e7a02
+                    [vfat]=6b1f0b43-6a4e-4a8b-9f57-2d2b3f0e7a03)
+i=50
+for fs in $POPULATE_FS; do
+  [ -n "${FS_SIZE[$fs]:-}" ] || die "VMTEST_POPULATE_FS: no size for $fs"
+  tree=/tmp/tree; [ "$fs" = vfat ] && tree=/tmp/fat
+  printf '[Partition]\nType=%s\nFormat=%s\nLabel=%s\nEncrypt=key-file\nSizeMinBytes=%s\nSizeMaxBytes=%s\nCopyFiles=%s:/\nMakeDirectories=/made/one\n' \
+    "${FS_TYPE[$fs]}" "$fs" "$fs" "${FS_SIZE[$fs]}" "${FS_SIZE[$fs]}" "$tree" > "$EXTRA/etc/repart.d/$i-$fs.conf"
+  echo "$fs $fs yes" >> "$EXTRA/etc/vmtest-parts"
+  i=$((i + 10))
+done
+mkdir -p "$EXTRA/usr/lib/vmtest"
+install -m755 "$HERE/populate-tree.py" "$EXTRA/usr/lib/vmtest/populate-tree.py"
+[ "$MEASURE" = 1 ] && touch "$EXTRA/etc/vmtest-measure"
 echo "$MACHINE_ID" > "$EXTRA/etc/machine-id"
 INITRD=$WORK/initramfs.cpio
-build_crypt_initramfs "$KDIR" "$INITRD" "$REPART_BIN" "$HERE/encrypt-init.sh" "$EXTRA"
+VMTEST_EXTRA_MODULES="nls_cp437 nls_utf8 nls_ascii $POPULATE_FS" \
+  build_crypt_initramfs "$KDIR" "$INITRD" "$REPART_BIN" "$HERE/encrypt-init.sh" "$EXTRA"
 log "initramfs $(du -h "$INITRD" | cut -f1)"
 
 # ---------------------------------------------------------------- the image
@@ -95,13 +136,15 @@ CONTENT=$WORK/content
   || { cat "$WORK/build.stderr" >&2; die "image build failed"; }
 truncate -s +"$GROW" "$WORK/disk-ours.raw"
 cp --sparse=always "$WORK/disk-ours.raw" "$WORK/disk-upstream.raw"
+[ "$MEASURE" = 1 ] && cp --sparse=always "$WORK/disk-ours.raw" "$WORK/disk-upstream2.raw"
 log "appliance image built and grown by $GROW in $(since "$t")s"
 
 # ---------------------------------------------------------------- boots
-boot() {  # boot TOOL BOOT_NO -> results in $WORK/r-TOOL-BOOT_NO
-  local tool=$1 n=$2 disk=$WORK/disk-$1.raw res=$WORK/results-$1-$2.tar logf=$WORK/boot-$1-$2.log bios=() t qrc
+boot() {  # boot TOOL BOOT_NO [DISK_NAME] -> results in $WORK/r-DISK_NAME-BOOT_NO
+  local tool=$1 n=$2 name=${3:-$1}
+  local disk=$WORK/disk-$name.raw res=$WORK/results-$name-$n.tar logf=$WORK/boot-$name-$n.log bios=() t qrc
   [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
-  rm -f "$res"; truncate -s 16M "$res"
+  rm -f "$res"; truncate -s "$( [ "$MEASURE" = 1 ] && echo 256M || echo 16M )" "$res"
   t=$(now)
   set +e
   timeout --foreground -k 5 "$TIMEOUT" \
@@ -118,11 +161,11 @@ boot() {  # boot TOOL BOOT_NO -> results in $WORK/r-TOOL-BOOT_NO
       -device virtio-blk-pci,drive=disk2
   qrc=$?
   set -e
-  rm -rf "$WORK/r-$tool-$n"; mkdir -p "$WORK/r-$tool-$n"
-  tar -xf "$res" -C "$WORK/r-$tool-$n" 2>/dev/null || true
-  grep '^VMTEST' "$logf" | sed "s/^/  [$tool boot $n] /" >&2 || true
-  grep -q '^VMTEST-RESULT: PASS' "$logf" || { tail -40 "$logf" >&2; die "$tool boot $n failed (qemu $qrc, log $logf)"; }
-  log "$tool boot $n passed in $(since "$t")s (repart $(cat "$WORK/r-$tool-$n/repart.seconds")s in the guest)"
+  rm -rf "$WORK/r-$name-$n"; mkdir -p "$WORK/r-$name-$n"
+  tar -xf "$res" -C "$WORK/r-$name-$n" 2>/dev/null || true
+  grep '^VMTEST' "$logf" | sed "s/^/  [$name boot $n] /" >&2 || true
+  grep -q '^VMTEST-RESULT: PASS' "$logf" || { tail -40 "$logf" >&2; die "$name boot $n failed (qemu $qrc, log $logf)"; }
+  log "$name boot $n passed in $(since "$t")s (repart $(cat "$WORK/r-$name-$n/repart.seconds")s in the guest)"
 }
 
 # Bytes written into a partition of a raw file: non-zero 1 MiB blocks (holes skipped).
@@ -153,7 +196,7 @@ EOF
 
 # repart's own messages (not mkfs output), the mapping and node names masked.
 repart_msgs() {
-  grep -E '^(Applying changes to |Successfully |Encrypting future|Block device is busy|Storage does not support|Formatting future|Syncing future|Adding new partition|Growing existing|Writing new partition table|Telling kernel|All done|No changes|[^ ]+ successfully formatted as )' "$1" \
+  grep -E '^(Applying changes to |Successfully |Encrypting future|Populating [a-z0-9]+ filesystem|Preparing to populate|Ready to populate|Block device is busy|Storage does not support|Formatting future|Syncing future|Adding new partition|Growing existing|Writing new partition table|Telling kernel|All done|No changes|[^ ]+ successfully formatted as )' "$1" \
     | sed -E 's|/dev/mapper/luks-repart-[0-9a-f]+|/dev/mapper/luks-repart-X|'
 }
 # The luksDump lines that are not random (salts, digests, benchmarked PBKDF costs).
@@ -164,15 +207,37 @@ fs_geometry() {
   grep -E '^(Filesystem volume name|Filesystem UUID|Filesystem features|Block count|Block size|Inode count|Reserved block count|Inodes per group|Blocks per group|Inode size|Reserved GDT blocks|Flex block group size|Journal size|First block|Fragment size|Group descriptor size|Journal backup|Default mount options|Filesystem flags):' "$1"
 }
 
+# The files of a populated partition (populate-tree.py manifest) without the times the
+# run itself stamps: lost+found is made by mkfs, the MakeDirectories= directories during
+# the run, and the root gets /made then (upstream's root time is the run's, ours the
+# tree's: KNOWN-DIFFERENCES fs-root).
+content_kept() {
+  sed -E '/^\/(made[^ ]*|lost\+found)? /s/ mtime=[0-9]+/ mtime=(run)/' "$1"
+}
+MDIFF=()
+# A difference from upstream: fatal, or with VMTEST_MEASURE=1 collected and reported.
+differs() {
+  if [ "$MEASURE" = 1 ]; then MDIFF+=("$*"); log "MEASURE: $*"; else die "$*"; fi
+}
+
 boot ours 1
 boot upstream 1
+[ "$MEASURE" = 1 ] && boot upstream 1 upstream2
 
 # ---------------------------------------------------------------- host checks
 O=$WORK/r-ours-1 U=$WORK/r-upstream-1
 [ "$(cat "$O/repart.rc")" = "$(cat "$U/repart.rc")" ] || die "exit status differs from upstream"
 diff -u "$U/repart.stdout" "$O/repart.stdout" >&2 || die "stdout differs from upstream 257 on the same disk"
 repart_msgs "$U/repart.stderr" > "$WORK/msgs.upstream"; repart_msgs "$O/repart.stderr" > "$WORK/msgs.ours"
-diff -u "$WORK/msgs.upstream" "$WORK/msgs.ours" >&2 || die "repart's messages differ from upstream 257's"
+diff -u "$WORK/msgs.upstream" "$WORK/msgs.ours" >&2 || differs "repart's messages differ from upstream 257's"
+diff -u "$U/repart.stderr" "$O/repart.stderr" > "$WORK/stderr.diff" || true
+for n in home $POPULATE_FS; do
+  diff -u <(content_kept "$U/content.$n") <(content_kept "$O/content.$n") >&2 \
+    || differs "$n: the files differ from upstream's (type, mode, owner, size, content, mtime, hard links, xattrs, holes)"
+done
+for n in $POPULATE_FS; do
+  diff -u "$U/super.$n" "$O/super.$n" > "$WORK/super.$n.diff" || log "$n: superblock fields differ (see $WORK/super.$n.diff)"
+done
 grep -q '^Encrypting future partition ' "$WORK/msgs.ours" || die "no 'Encrypting future partition' message"
 grep -q '^/dev/mapper/luks-repart-X successfully formatted as ext4' "$WORK/msgs.ours" || die "mkfs did not run on a dm-crypt mapping"
 sfd "$WORK/disk-ours.raw" $SS | sed 's/disk-ours/DISK/' > "$WORK/table.ours"
@@ -216,6 +281,35 @@ for n in home var; do
   log "${REPORT[-1]}"
 done
 log "boot 1: same stdout, messages, table, luksDump shape and ext4 geometry as upstream 257"
+
+if [ "$MEASURE" = 1 ]; then
+  # Upstream against itself: the same disk, the same definitions and tree, two boots.
+  U2=$WORK/r-upstream2-1
+  for n in home $POPULATE_FS; do
+    cmp -s "$U/content.$n" "$U2/content.$n" && log "upstream twice, $n: the same files" \
+      || { diff -u "$U/content.$n" "$U2/content.$n" >&2 || true; log "upstream twice, $n: the files differ"; }
+    cmp -s "$U/times.$n" "$U2/times.$n" && log "upstream twice, $n: the same ctimes/atimes" \
+      || log "upstream twice, $n: $(diff "$U/times.$n" "$U2/times.$n" | grep -c '^<') of $(wc -l < "$U/times.$n") entries with other ctimes/atimes"
+  done
+  for n in $POPULATE_FS; do
+    diff "$U/super.$n" "$U2/super.$n" >&2 && log "upstream twice, $n: superblock fields equal" \
+      || log "upstream twice, $n: superblock fields differ (above)"
+  done
+  for n in home var; do
+    diff "$U/dumpe2fs.$n" "$U2/dumpe2fs.$n" > "$WORK/upstream-twice.dumpe2fs.$n.diff" \
+      && log "upstream twice, $n: dumpe2fs -h equal" \
+      || { log "upstream twice, $n: dumpe2fs -h differs:"; cat "$WORK/upstream-twice.dumpe2fs.$n.diff" >&2 || true; }
+    diff "$O/dumpe2fs.$n" "$U/dumpe2fs.$n" > "$WORK/ours-upstream.dumpe2fs.$n.diff" || true
+    for r in "$U" "$U2" "$O"; do
+      [ -f "$r/e2image.$n.qcow2" ] && e2image -r "$r/e2image.$n.qcow2" "$r/e2image.$n.raw"
+    done
+    if [ -f "$U/e2image.$n.raw" ] && [ -f "$U2/e2image.$n.raw" ]; then
+      log "upstream twice, $n: metadata images (e2image) differ in $(cmp -l "$U/e2image.$n.raw" "$U2/e2image.$n.raw" | wc -l) bytes, in $(cmp -l "$U/e2image.$n.raw" "$U2/e2image.$n.raw" | awk '{print int(($1-1)/4096)}' | uniq | wc -l) 4 KiB blocks"
+      log "ours vs upstream, $n: metadata images (e2image) differ in $(cmp -l "$O/e2image.$n.raw" "$U/e2image.$n.raw" | wc -l) bytes"
+    fi
+  done
+  for m in "${MDIFF[@]}"; do echo "vm-encrypt: MEASURE: $m"; done
+fi
 
 boot ours 2
 [ "$(cat "$WORK/r-ours-2/repart.stderr")" = "No changes." ] || die "boot 2: stderr is not 'No changes.'"

@@ -233,7 +233,8 @@ build_crypt_initramfs() {
     esac
     for d in $(grep -m1 "^$r:" "$modsrc/modules.dep" | cut -d: -f2-); do _add_mod "$d"; done
   }
-  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 squashfs loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash; do
+  # $VMTEST_EXTRA_MODULES: more modules for one test (e.g. the file systems it mounts).
+  for m in virtio_pci virtio_blk crc32c_generic crc32c-intel ext4 squashfs loop dm-mod dm-crypt xts aesni-intel aes_generic af_alg algif_skcipher algif_hash ${VMTEST_EXTRA_MODULES:-}; do
     pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
     rel=$(grep -m1 -E "(^|/)$pat\.ko(\.[a-z]+)?:" "$modsrc/modules.dep" | cut -d: -f1 || true)
     if [ -n "$rel" ]; then _add_mod "$rel"; loaded+=("$m"); fi

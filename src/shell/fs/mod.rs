@@ -5,18 +5,21 @@
 //! `Minimize=`, build the smallest file system that holds the contents in a temporary file
 //! ([`minimize()`]) which then becomes the partition's CopyBlocks source.
 //!
-//! Everything is done on regular files with the mkfs tools' "populate from a directory"
-//! options (no loop devices, no mounts). Where upstream stages a full copy of the
+//! Everything is done with the mkfs tools' "populate from a directory" options, except on
+//! first boot through dm-crypt, where upstream mounts the new file system and copies the
+//! files in ([`mounted`]). Where upstream stages a full copy of the
 //! `CopyFiles=` sources, we hand the source directories straight to the tool when that
 //! gives the same file system, and otherwise build the staging tree from hard links.
 //!
 //! Module map: [`label`] (label mangling), [`mkfs`] (command lines and running tools),
 //! [`tree`] (CopyFiles/ExcludeFiles rules, direct sources), [`stage`] (staging trees),
-//! [`vfat`] (mcopy), [`xfs`] (protofile), [`mod@minimize`] (Minimize=).
+//! [`vfat`] (mcopy), [`xfs`] (protofile), [`mod@minimize`] (Minimize=), [`mounted`] (mount
+//! and copy).
 
 pub mod label;
 pub mod minimize;
 pub mod mkfs;
+pub mod mounted;
 mod oracle_harness;
 pub mod stage;
 mod sys;
@@ -234,4 +237,9 @@ impl<'a> FormatJob<'a> {
 pub fn format_file(job: &FormatJob, target: &Path) -> Result<(), FsError> {
     let source = tree::prepare(job)?;
     mkfs::make_filesystem(job, target, source.as_ref(), job.fs_uuid())
+}
+
+/// Formats `target` with the job's file system, empty (its files are copied in later).
+pub fn format_empty(job: &FormatJob, target: &Path) -> Result<(), FsError> {
+    mkfs::make_filesystem(job, target, None, job.fs_uuid())
 }
