@@ -148,6 +148,10 @@ NEW=$(table "$dev")
 [ "$(data_of "$dev")" = "$DATA" ] || fail "uninterrupted run: data changed"
 [ -z "$(leftovers "$dev")" ] || fail "uninterrupted run left: $(leftovers "$dev")"
 check_home "$dev" "uninterrupted run"
+# home's CopyFiles= goes in by mounting the new ext4 through dm-crypt (as upstream's
+# context_mkfs): the run says so, and no mount of ours is left behind.
+grep -qx 'Populating ext4 filesystem.' /tmp/out || { cat /tmp/out; fail "uninterrupted run: home not filled by mount and copy"; }
+grep -q 'repart-mount' /proc/mounts && fail "uninterrupted run left a mount: $(grep repart-mount /proc/mounts)"
 table "$dev" > /results/table.new
 "$T/losetup" -d "$dev"
 say "uninterrupted run passed in $(awk -v a="$t0" -v b="$(up)" 'BEGIN{printf "%.1f", b - a}')s"
@@ -185,6 +189,7 @@ for case_ in $MINE; do
   [ "$(table "$dev")" = "$NEW" ] || { table "$dev"; fail "$what: rerun gave another table"; }
   [ "$(data_of "$dev")" = "$DATA" ] || fail "$what: data changed by the rerun"
   [ "$(leftovers "$dev")" = "$left" ] || fail "$what: the rerun left $(leftovers "$dev")"
+  grep -q 'repart-mount' /proc/mounts && fail "$what: a mount left: $(grep repart-mount /proc/mounts)"
   [ -z "$(ls -A /tmp/tmp)" ] || [ "$sig" = KILL ] || fail "$what: temporary files left: $(ls -A /tmp/tmp)"
   step "$what: check home"
   check_home "$dev" "$what"

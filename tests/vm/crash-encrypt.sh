@@ -12,7 +12,9 @@
 # Also, for the report only: upstream 257 SIGKILLed once its mapping is up.
 #
 # First boot: data (existing, 8 MiB of random data), home (ext4, Encrypt=key-file,
-# 48 MiB, CopyFiles= of a small tree), var (plain, the rest).
+# 48 MiB, CopyFiles= of a small tree, which goes in by mounting the new ext4 through
+# dm-crypt: the initrd carries the ext4 module and the run must say "Populating ext4
+# filesystem."), var (plain, the rest).
 #
 # no_timer_check: under a loaded host TCG can fail the kernel's IO-APIC timer check
 # (a panic before anything runs).
