@@ -527,12 +527,12 @@ fn fs_copy_blocks_streams() {
         );
     }
     assert!(bytes(parts[1]).iter().all(|&b| b == 0), "/dev/zero");
-    // The first and last MiB of a new partition are wiped (zeroed) before the copy.
+    // The wipe before the copy erases only signatures libblkid finds (none in 0xaa),
+    // as upstream's: the old bytes stay.
     let null = bytes(parts[2]);
-    let middle = &null[1 << 20..null.len() - (1 << 20)];
     assert!(
-        middle.iter().all(|&b| b == 0xaa),
-        "/dev/null wrote something"
+        null.iter().all(|&b| b == 0xaa),
+        "/dev/null (or the wipe) wrote something"
     );
 }
 

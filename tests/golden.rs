@@ -115,6 +115,7 @@ pub fn run_case_with(
                     | "ignore"
                     | "fs"
                     | "files"
+                    | "image-sha256"
                     | "ours-extra-stderr"
             )
         ) {
@@ -256,8 +257,36 @@ pub fn run_case_with(
         r.files
             .insert("files", Some(tmp.normalize(&listed_files(t, &list))));
     }
+    // image-sha256: the raw bytes, for cases where what stays of old data matters
+    if case_dir.join("image-sha256").exists() {
+        r.files.insert("image-sha256", Some(image_sha256(&image)));
+    }
     hook(&tmp, &mut r);
     Ok(r)
+}
+
+/// `SHA256  img.raw` (or `missing`), as tools/golden-lib.sh step 8 writes it.
+fn image_sha256(image: &Path) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(image) else {
+        return b"missing\n".to_vec();
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).expect("reading img.raw");
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex}  img.raw\n").into_bytes()
 }
 
 /// `== PATH mode NNNN` and the contents for each path of a case's `files` list (same
@@ -328,7 +357,13 @@ pub fn check_case(name: &str, repart: &Path) -> Option<String> {
     };
     let mut report = String::new();
     for file in [
-        "status", "stdout", "stderr", "sfdisk-d", "contents", "files",
+        "status",
+        "stdout",
+        "stderr",
+        "sfdisk-d",
+        "contents",
+        "files",
+        "image-sha256",
     ] {
         let actual = res.files.get(file).cloned().flatten();
         let actual = &actual;

@@ -37,6 +37,9 @@
 #      for each path a line "== PATH mode NNNN" (octal permission bits, or
 #      "== PATH missing") followed by the file's contents, {tmp} replaced (used
 #      for --generate-fstab= output).
+#   8. If C/image-sha256 exists (its text is a comment): image-sha256 = the line
+#      "SHA256  img.raw" (sha256sum of T/img.raw, "missing" if absent), for cases
+#      whose raw bytes matter (signature wipes leave old data in place).
 
 GOLDEN_TMPDIR=${GOLDEN_TMPDIR:-/tmp}
 # PATH for all child processes (same rule as tests/common.rs: base_path)
@@ -78,12 +81,12 @@ golden_run_case() {
     for f in "$c"/* "$c"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue
         name=${f##*/}
-        case $name in cmd|env|setup|expected|README|ignore|fs|files) continue ;; esac
+        case $name in cmd|env|setup|expected|README|ignore|fs|files|image-sha256) continue ;; esac
         cp -a -- "$f" "$t/"
     done
     mkdir -p "$t/repart.d"
     mkdir -p "$out"
-    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d" "$out/contents" "$out/files"
+    rm -f "$out/stdout" "$out/stderr" "$out/status" "$out/sfdisk-d" "$out/contents" "$out/files" "$out/image-sha256"
 
     if [ -f "$c/setup" ]; then
         if ! (cd "$t" && env -i PATH="$path" REPART="$repart" TMP="$t" \
@@ -144,6 +147,13 @@ golden_run_case() {
                 printf '== %s missing\n' "$line"
             fi
         done < "$c/files" > "$out/files"
+    fi
+    if [ -f "$c/image-sha256" ]; then
+        if [ -f "$t/img.raw" ]; then
+            printf '%s  img.raw\n' "$(sha256sum < "$t/img.raw" | cut -d' ' -f1)"
+        else
+            echo missing
+        fi > "$out/image-sha256"
     fi
     golden_subst "$t" "$out/stdout" "$out/stderr" "$out/sfdisk-d" "$out/contents" "$out/files"
     rm -rf --one-file-system -- "$t"

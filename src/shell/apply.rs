@@ -14,6 +14,7 @@ use crate::pure::plan::{Plan, PlannedPartition};
 use crate::pure::policy::{self, LoopUse};
 use crate::pure::size::format_bytes;
 use crate::shell::block_sources::{BlockSource, JobSettings, SourceKind};
+use crate::shell::disk::blkid;
 use crate::shell::disk::blockcopy::{copy_sparse, copy_stream};
 use crate::shell::disk::gpt::{Extent, NewEntry, NewTable};
 use crate::shell::disk::loopdev::LoopDevice;
@@ -29,6 +30,9 @@ pub enum ApplyError {
     /// The target could not be written.
     #[error(transparent)]
     Disk(#[from] DiskError),
+    /// Erasing old signatures (libblkid) failed.
+    #[error(transparent)]
+    Wipe(#[from] blkid::WipeError),
     /// Making or populating a file system failed.
     #[error(transparent)]
     Fs(#[from] FsError),
@@ -96,9 +100,6 @@ pub struct Work<'a> {
     pub tpm2_device_env: Option<&'a str>,
 }
 
-/// Bytes zeroed at both ends of a new partition so stale signatures disappear.
-const WIPE_BYTES: u64 = 1 << 20;
-
 /// Applies `plan` to `target`, in upstream's order: wipe and discard, block copies and
 /// file systems (each data partition followed by its verity hash tree and signature),
 /// then the partition table. The root hashes computed
@@ -132,6 +133,7 @@ pub fn apply(plan: &mut Plan, work: &Work, target: &mut Target) -> Result<(), Ap
     };
     // A freshly created image holds nothing to wipe; everything else is cleaned first.
     if options.empty != EmptyMode::Create {
+        blkid::require()?;
         if written.from_scratch {
             wipe_whole_device(target, options)?;
         }
@@ -701,24 +703,25 @@ fn new_entry(
     )
 }
 
-/// Zeroes the first and last MiB of a range: where file system signatures live.
-fn wipe(target: &mut Target, offset: u64, len: u64) -> Result<(), DiskError> {
-    let head = len.min(WIPE_BYTES);
-    target.zero_range(offset, head)?;
-    if len > head {
-        let tail = (len - head).min(WIPE_BYTES);
-        target.zero_range(offset + len - tail, tail)?;
-    }
-    Ok(())
-}
-
-/// Starting from scratch: the old contents of the whole device go first.
+/// Starting from scratch: the old contents of the whole device go first. A hole
+/// punched into an image file reads as zeros, so the signatures need no separate
+/// wipe then; otherwise libblkid erases them, and discard follows (upstream's order).
 fn wipe_whole_device(target: &mut Target, options: &Options) -> Result<(), ApplyError> {
     let size = target.total_bytes;
-    wipe(target, 0, size)?;
+    let punched = options.discard
+        && target.kind == TargetKind::RegularFile
+        && target.discard(0, size)? == DiscardOutcome::Discarded;
+    if !punched {
+        blkid::wipe_signatures(&target.file, 0, size)?;
+    }
     tracing::info!("Wiped block device.");
     if options.discard {
-        match target.discard(0, size)? {
+        let outcome = if punched {
+            DiscardOutcome::Discarded
+        } else {
+            target.discard(0, size)?
+        };
+        match outcome {
             DiscardOutcome::Discarded => tracing::info!("Discarded entire block device."),
             _ => tracing::info!(
                 "Storage does not support discard, not discarding entire block device data."
@@ -739,7 +742,7 @@ fn wipe_and_discard(plan: &Plan, target: &mut Target, options: &Options) -> Resu
             && target.kind == TargetKind::RegularFile
             && target.discard(row.offset, row.new_size)? == DiscardOutcome::Discarded;
         if !punched {
-            wipe(target, row.offset, row.new_size)?;
+            blkid::wipe_signatures(&target.file, row.offset, row.new_size)?;
         }
         tracing::info!("Successfully wiped file system signatures from future partition {n}.");
         if !discard {

@@ -4,6 +4,7 @@
 //! This is the imperative shell for everything GPT: it produces the core's
 //! [`DiskState`](crate::pure::model::DiskState); `plan` never sees a file.
 
+pub mod blkid;
 pub mod blockcopy;
 pub mod blockdev;
 pub mod gpt;
