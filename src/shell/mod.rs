@@ -9,6 +9,7 @@ pub mod crypt;
 pub mod ddi;
 pub mod definition_files;
 pub mod disk;
+pub mod dlopen;
 pub mod environment;
 pub mod factory_reset;
 pub mod fault;

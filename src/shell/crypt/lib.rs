@@ -3,8 +3,10 @@
 //! without it still runs everything that does not encrypt, and a missing library is
 //! reported by name before anything is written.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
+
+use crate::shell::dlopen::Library;
 
 /// The soname upstream 257 loads (libcryptsetup 2.x).
 pub const SONAME: &str = "libcryptsetup.so.12";
@@ -195,49 +197,13 @@ pub fn get() -> Result<&'static CryptLib, String> {
     LIB.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
-fn dlerror_text() -> String {
-    // SAFETY: dlerror returns NULL or a NUL-terminated string owned by libc.
-    let p = unsafe { libc::dlerror() };
-    if p.is_null() {
-        "unknown error".to_string()
-    } else {
-        // SAFETY: non-NULL, NUL-terminated (see above).
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
-
-/// A function pointer of type `F` from a `dlsym()` result.
-///
-/// # Safety
-/// `F` must be an `extern "C"` function pointer type matching the symbol.
-unsafe fn fn_from_symbol<F: Copy>(p: *mut c_void) -> F {
-    assert_eq!(size_of::<F>(), size_of::<*mut c_void>());
-    // SAFETY: same size (checked), and the caller guarantees the type.
-    unsafe { std::mem::transmute_copy(&p) }
-}
-
 fn load() -> Result<CryptLib, String> {
-    let name = CString::new(SONAME).expect("no NUL in the soname");
-    // SAFETY: dlopen with a valid C string; the handle is kept for the process lifetime.
-    let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    if handle.is_null() {
-        return Err(format!("{SONAME} could not be loaded: {}", dlerror_text()));
-    }
-    let sym = |symbol: &str| -> Result<*mut c_void, String> {
-        let c = CString::new(symbol).expect("no NUL in symbol names");
-        // SAFETY: handle is a live dlopen handle, c a valid C string.
-        let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
-        if p.is_null() {
-            Err(format!("{SONAME} lacks {symbol}: {}", dlerror_text()))
-        } else {
-            Ok(p)
-        }
-    };
+    let lib = Library::open(SONAME).map_err(|e| format!("{SONAME} could not be loaded: {e}"))?;
     macro_rules! resolve {
         ($name:literal) => {
             // SAFETY: the symbol has the C signature declared in CryptLib (libcryptsetup.h
             // of libcryptsetup 2.4 and later).
-            unsafe { fn_from_symbol(sym($name)?) }
+            unsafe { lib.function($name) }.map_err(|e| format!("{SONAME} lacks {}: {e}", $name))?
         };
     }
     Ok(CryptLib {

@@ -7,11 +7,13 @@
 //! libblkid; here it is loaded only when a wipe is needed, so a missing library is an
 //! error of that run, named with the soname, before anything is erased.
 
-use std::ffi::{CStr, CString, c_int, c_void};
+use std::ffi::c_int;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
+
+use crate::shell::dlopen::Library;
 
 /// The soname of util-linux's libblkid (1.x, every version since 2.15).
 pub const SONAME: &str = "libblkid.so.1";
@@ -69,48 +71,12 @@ pub enum WipeError {
     Erase(io::Error),
 }
 
-fn dlerror_text() -> String {
-    // SAFETY: dlerror returns NULL or a NUL-terminated string owned by libc.
-    let p = unsafe { libc::dlerror() };
-    if p.is_null() {
-        "unknown error".to_string()
-    } else {
-        // SAFETY: non-NULL, NUL-terminated (see above).
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
-
-/// A function pointer of type `F` from a `dlsym()` result.
-///
-/// # Safety
-/// `F` must be an `extern "C"` function pointer type matching the symbol.
-unsafe fn fn_from_symbol<F: Copy>(p: *mut c_void) -> F {
-    assert_eq!(size_of::<F>(), size_of::<*mut c_void>());
-    // SAFETY: same size (checked), and the caller guarantees the type.
-    unsafe { std::mem::transmute_copy(&p) }
-}
-
 fn load() -> Result<Lib, String> {
-    let name = CString::new(SONAME).expect("no NUL in the soname");
-    // SAFETY: dlopen with a valid C string; the handle is kept for the process lifetime.
-    let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    if handle.is_null() {
-        return Err(format!("{SONAME} could not be loaded: {}", dlerror_text()));
-    }
-    let sym = |symbol: &str| -> Result<*mut c_void, String> {
-        let c = CString::new(symbol).expect("no NUL in symbol names");
-        // SAFETY: handle is a live dlopen handle, c a valid C string.
-        let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
-        if p.is_null() {
-            Err(format!("{SONAME} lacks {symbol}: {}", dlerror_text()))
-        } else {
-            Ok(p)
-        }
-    };
+    let lib = Library::open(SONAME).map_err(|e| format!("{SONAME} could not be loaded: {e}"))?;
     macro_rules! resolve {
         ($name:literal) => {
             // SAFETY: the symbol has the C signature declared in Lib (blkid.h).
-            unsafe { fn_from_symbol(sym($name)?) }
+            unsafe { lib.function($name) }.map_err(|e| format!("{SONAME} lacks {}: {e}", $name))?
         };
     }
     Ok(Lib {

@@ -8,6 +8,8 @@
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr;
 
+use crate::shell::dlopen::Library;
+
 /// An Esys object handle (ESYS_TR).
 pub type Tr = u32;
 /// ESYS_TR_NONE.
@@ -84,48 +86,16 @@ struct TctiInfo {
     init: unsafe extern "C" fn(*mut c_void, *mut usize, *const c_char) -> Rc,
 }
 
-/// A dlopen()ed library, kept loaded for the life of the process.
-struct Dl(*mut c_void);
-
-fn dlopen(name: &str) -> Result<Dl, String> {
-    let c = CString::new(name).map_err(|_| name.to_string())?;
-    // SAFETY: a NUL-terminated name; the handle is never closed.
-    let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW) };
-    if h.is_null() {
-        return Err(dlerror());
-    }
-    Ok(Dl(h))
-}
-
-fn dlerror() -> String {
-    // SAFETY: dlerror returns a thread-local string or NULL.
-    let e = unsafe { libc::dlerror() };
-    if e.is_null() {
-        return "unknown error".into();
-    }
-    // SAFETY: non-null, NUL-terminated.
-    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
-}
-
-impl Dl {
-    fn sym(&self, name: &str) -> Result<*mut c_void, String> {
-        let c = CString::new(name).map_err(|_| name.to_string())?;
-        // SAFETY: valid handle and NUL-terminated name.
-        let p = unsafe { libc::dlsym(self.0, c.as_ptr()) };
-        if p.is_null() { Err(dlerror()) } else { Ok(p) }
-    }
-}
-
 macro_rules! esys_fns {
     ($($name:ident : fn($($arg:ty),*) $(-> $ret:ty)?;)*) => {
         /// The Esys functions repart calls.
         #[allow(non_snake_case)]
         struct EsysFns { $($name: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)* }
         impl EsysFns {
-            fn load(dl: &Dl) -> Result<Self, String> {
+            fn load(dl: &Library) -> Result<Self, String> {
                 Ok(Self { $(
                     // SAFETY: the symbol has this C signature in libtss2-esys.so.0.
-                    $name: unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn($($arg),*) $(-> $ret)?>(dl.sym(stringify!($name))?) },
+                    $name: unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn($($arg),*) $(-> $ret)?>(dl.symbol(stringify!($name))?) },
                 )* })
             }
         }
@@ -153,9 +123,9 @@ esys_fns! {
 /// The loaded libraries: Esys, the marshalling library and the error decoder.
 pub struct Tss {
     esys: EsysFns,
-    mu: Dl,
+    mu: Library,
     decode: unsafe extern "C" fn(Rc) -> *const c_char,
-    _dls: Vec<Dl>,
+    _dls: Vec<Library>,
 }
 
 impl Tss {
@@ -167,13 +137,15 @@ impl Tss {
             ),
             errno: libc::EOPNOTSUPP,
         };
-        let esys_dl =
-            dlopen("libtss2-esys.so.0").map_err(|e| not_installed("libtss2-esys.so.0", e))?;
-        let rc_dl = dlopen("libtss2-rc.so.0").map_err(|e| not_installed("libtss2-rc.so.0", e))?;
-        let mu = dlopen("libtss2-mu.so.0").map_err(|e| not_installed("libtss2-mu.so.0", e))?;
+        let esys_dl = Library::open("libtss2-esys.so.0")
+            .map_err(|e| not_installed("libtss2-esys.so.0", e))?;
+        let rc_dl =
+            Library::open("libtss2-rc.so.0").map_err(|e| not_installed("libtss2-rc.so.0", e))?;
+        let mu =
+            Library::open("libtss2-mu.so.0").map_err(|e| not_installed("libtss2-mu.so.0", e))?;
         let esys = EsysFns::load(&esys_dl).map_err(|e| not_installed("libtss2-esys.so.0", e))?;
         let decode = rc_dl
-            .sym("Tss2_RC_Decode")
+            .symbol("Tss2_RC_Decode")
             .map_err(|e| not_installed("libtss2-rc.so.0", e))?;
         Ok(Tss {
             esys,
@@ -215,7 +187,7 @@ impl Tss {
     fn unmarshal_counted(&self, ty: &str, bytes: &[u8]) -> Result<(Opaque, usize), TssError> {
         let f = self
             .mu
-            .sym(&format!("Tss2_MU_{ty}_Unmarshal"))
+            .symbol(&format!("Tss2_MU_{ty}_Unmarshal"))
             .map_err(TssError::tpm)?;
         // SAFETY: the symbol has the Unmarshal signature of libtss2-mu.
         let f: UnmarshalFn = unsafe { std::mem::transmute::<*mut c_void, UnmarshalFn>(f) };
@@ -249,7 +221,7 @@ impl Tss {
     fn marshal(&self, ty: &str, p: *const c_void) -> Result<Vec<u8>, TssError> {
         let f = self
             .mu
-            .sym(&format!("Tss2_MU_{ty}_Marshal"))
+            .symbol(&format!("Tss2_MU_{ty}_Marshal"))
             .map_err(TssError::tpm)?;
         // SAFETY: the symbol has the Marshal signature of libtss2-mu.
         let f: MarshalFn = unsafe { std::mem::transmute::<*mut c_void, MarshalFn>(f) };
@@ -272,7 +244,7 @@ impl Tss {
 pub struct Esys<'a> {
     tss: &'a Tss,
     ctx: Ctx,
-    _tcti: Option<(Dl, Box<[u64]>)>,
+    _tcti: Option<(Library, Box<[u64]>)>,
 }
 
 /// Where the TPM is: upstream's `--tpm2-device=` syntax.
@@ -334,7 +306,7 @@ impl<'a> Esys<'a> {
         let mut tcti_ctx = None;
         if let Tcti::Driver { driver, params } = tcti {
             let lib = format!("libtss2-tcti-{driver}.so.0");
-            let dl = dlopen(&lib).map_err(|e| {
+            let dl = Library::open(&lib).map_err(|e| {
                 // Upstream's words: the library only at debug level, ENOPKG.
                 tracing::debug!("Failed to load {lib}: {e}");
                 TssError {
@@ -342,7 +314,7 @@ impl<'a> Esys<'a> {
                     errno: libc::ENOPKG,
                 }
             })?;
-            let info = dl.sym("Tss2_Tcti_Info").map_err(|e| {
+            let info = dl.symbol("Tss2_Tcti_Info").map_err(|e| {
                 TssError::tpm(format!(
                     "Failed to find TCTI info symbol Tss2_Tcti_Info: {e}"
                 ))
