@@ -267,26 +267,10 @@ pub fn run_case_with(
 
 /// `SHA256  img.raw` (or `missing`), as tools/golden-lib.sh step 8 writes it.
 fn image_sha256(image: &Path) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open(image) else {
-        return b"missing\n".to_vec();
-    };
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).expect("reading img.raw");
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+    match crate::common::file_sha256(image) {
+        Ok(hex) => format!("{hex}  img.raw\n").into_bytes(),
+        Err(_) => b"missing\n".to_vec(),
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{hex}  img.raw\n").into_bytes()
 }
 
 /// `== PATH mode NNNN` and the contents for each path of a case's `files` list (same

@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::common::{
     TempDir, base_path, diff, manifest_dir, oracle_available, oracle_wrapper, passthrough_env,
     repart_under_test, run, sfdisk_dump,
@@ -29,8 +27,7 @@ fn os(s: &str) -> OsString {
 }
 
 fn sha256(path: &Path) -> String {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    format!("{:x}", Sha256::digest(&data))
+    crate::common::file_sha256(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// The oracle, `None` (with a note) if it is missing and not required.
